@@ -1,0 +1,6 @@
+# Pinned versions and cache locations shared by the cluster scripts. Sourced, not run.
+K8S_VERSION="${K8S_VERSION:-1.36.3}"
+ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
+SWC_CACHE_DIR="${SWC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/shipwright-cache}"
+K8S_BIN_DIR="${SWC_CACHE_DIR}/bin/kubernetes-v${K8S_VERSION}"
+ETCD_BIN_DIR="${SWC_CACHE_DIR}/bin/etcd-v${ETCD_VERSION}"

@@ -1,0 +1,9 @@
+// PLACEHOLDER: being written.
+import type { CommandModule } from 'yargs';
+export const demoCommand: CommandModule = {
+  command: 'demo',
+  describe: 'not implemented yet',
+  handler: () => {
+    throw new Error('demo: not implemented yet');
+  },
+};
