@@ -4,3 +4,5 @@ ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
 SWC_CACHE_DIR="${SWC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/shipwright-cache}"
 K8S_BIN_DIR="${SWC_CACHE_DIR}/bin/kubernetes-v${K8S_VERSION}"
 ETCD_BIN_DIR="${SWC_CACHE_DIR}/bin/etcd-v${ETCD_VERSION}"
+SHIPWRIGHT_VERSION="${SHIPWRIGHT_VERSION:-0.20.13}"   # CRDs from tests/fixtures/upstream/shipwright/
+TEKTON_VERSION="${TEKTON_VERSION:-1.12.2}"            # CRDs from tests/fixtures/upstream/tekton-pipelines/

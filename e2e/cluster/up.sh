@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Bring up (or repair) the offline cluster. Idempotent: with everything running
+# it does nothing and says so; a half-dead cluster is repaired in place.
+#
+# Usage: [SWC_CLUSTER_DIR=DIR] e2e/cluster/up.sh [--mode control-plane|full] [--crds]
+#   --mode control-plane  etcd + kube-apiserver on 127.0.0.1 (default; for integration tests)
+#                         default DIR: /var/lib/shipwright-cache/cluster
+#   --mode full           single-node cluster: containerd, CNI bridge, kubelet, ... (see README.md)
+#                         default DIR: /var/lib/shipwright-cache/node
+#   --crds                also install the Shipwright and Tekton CRDs (conversion: None), wait Established
+# Environment:
+#   SWC_CLUSTER_DIR       state directory (PKI, data, logs, pids, kubeconfig)
+#   SWC_APISERVER_PORT    apiserver port   } chosen free automatically at first start when unset,
+#   SWC_ETCD_PORT         etcd client port } then kept in DIR/cluster.env (etcd peer = client+1)
+#   SWC_ETCD_FSYNC=1      keep etcd's fsync in control-plane mode (default off there: faster tests)
+# Writes DIR/kubeconfig (admin, system:masters).
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SWC_SCRIPT=up
+# shellcheck source=e2e/cluster/lib.sh
+source "${REPO_ROOT}/e2e/cluster/lib.sh"
+
+MODE=control-plane
+WITH_CRDS=0
+STARTED_BY_US=()
+SUCCESS=0
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+
+# cleanup on failure: stop what this run started (in reverse order); keep the
+# state dir for debugging (logs/ tells why).
+cleanup() {
+  local rc=$?
+  if (( SUCCESS == 0 )); then log "bring-up FAILED (exit ${rc}); state and logs kept in ${CLUSTER_DIR:-?}"; fi
+  if (( SUCCESS == 0 && ${#STARTED_BY_US[@]} > 0 )); then
+    log "stopping what this run started"
+    local i
+    for ((i = ${#STARTED_BY_US[@]} - 1; i >= 0; i--)); do stop_process "${STARTED_BY_US[i]}" 5 || true; done
+    if [[ "${MODE}" == full ]] && declare -F full_cleanup_on_failure >/dev/null; then full_cleanup_on_failure || true; fi
+  fi
+}
+
+# load_or_choose_config: ports/addresses are chosen once and kept in cluster.env.
+load_or_choose_config() {
+  if [[ -s "${CLUSTER_ENV}" ]]; then
+    # shellcheck disable=SC1090
+    source "${CLUSTER_ENV}"
+    [[ "${CLUSTER_MODE}" == "${MODE}" ]] || die "${CLUSTER_DIR} holds a ${CLUSTER_MODE} cluster, not ${MODE}; use another SWC_CLUSTER_DIR or down.sh --purge"
+    if [[ -n "${SWC_APISERVER_PORT:-}" && "${SWC_APISERVER_PORT}" != "${APISERVER_PORT}" ]] ||
+       [[ -n "${SWC_ETCD_PORT:-}" && "${SWC_ETCD_PORT}" != "${ETCD_CLIENT_PORT}" ]]; then
+      log "WARNING: ${CLUSTER_ENV} already fixes apiserver ${APISERVER_PORT} / etcd ${ETCD_CLIENT_PORT}; SWC_*_PORT ignored (down.sh --purge to change)"
+    fi
+    return
+  fi
+  CLUSTER_MODE="${MODE}"
+  SERVICE_CIDR=10.96.0.0/16
+  SERVICE_APISERVER_IP=10.96.0.1
+  local base; base=$(base_port_for_dir "${CLUSTER_DIR}")
+  if [[ "${MODE}" == control-plane ]]; then
+    APISERVER_HOST=127.0.0.1
+    APISERVER_PORT="${SWC_APISERVER_PORT:-$(find_free_ports "$base" 1)}"
+  else
+    full_choose_config
+  fi
+  if [[ -n "${SWC_ETCD_PORT:-}" ]]; then ETCD_CLIENT_PORT="${SWC_ETCD_PORT}"
+  else ETCD_CLIENT_PORT=$(find_free_ports $((base + 2)) 2); fi
+  ETCD_PEER_PORT=$((ETCD_CLIENT_PORT + 1))
+  local p
+  for p in "${APISERVER_PORT}" "${ETCD_CLIENT_PORT}" "${ETCD_PEER_PORT}"; do
+    port_in_use "$p" && die "port ${p} on this machine is already in use (set SWC_APISERVER_PORT / SWC_ETCD_PORT)"
+  done
+  {
+    echo "# chosen by up.sh at first start; delete the cluster (down.sh --purge) to change"
+    echo "CLUSTER_MODE=${CLUSTER_MODE}"
+    echo "APISERVER_HOST=${APISERVER_HOST}"
+    echo "APISERVER_PORT=${APISERVER_PORT}"
+    echo "ETCD_CLIENT_PORT=${ETCD_CLIENT_PORT}"
+    echo "ETCD_PEER_PORT=${ETCD_PEER_PORT}"
+    echo "SERVICE_CIDR=${SERVICE_CIDR}"
+    echo "SERVICE_APISERVER_IP=${SERVICE_APISERVER_IP}"
+    if [[ "${MODE}" == full ]]; then full_config_lines; fi
+  } >"${CLUSTER_ENV}"
+}
+
+ensure_binaries() {
+  local need=("${ETCD_BIN_DIR}/etcd" "${K8S_BIN_DIR}/kube-apiserver") target=control-plane b
+  if [[ "${MODE}" == full ]]; then
+    target=all
+    need+=("${K8S_BIN_DIR}"/{kube-controller-manager,kube-scheduler,kubelet,kube-proxy,kubectl})
+  fi
+  for b in "${need[@]}"; do
+    if [[ ! -x "$b" ]]; then
+      log "binaries missing (${b}); building '${target}' (cold build on 2 cores takes many minutes, see README.md)"
+      "${REPO_ROOT}/e2e/cluster/build-binaries.sh" "${target}"
+      return
+    fi
+  done
+}
+
+# ensure_port_ours NAME PORT: a port we need is either free or held by our own process.
+ensure_port_free() {
+  local name="$1" port="$2"
+  if port_in_use "$port"; then
+    ss -Htlnp "sport = :${port}" >&2 || true
+    die "port ${port} needed by ${name} is held by another process (see above); stop it or down.sh --purge this cluster"
+  fi
+}
+
+ensure_etcd() {
+  if is_running etcd && etcd_healthy; then return 0; fi
+  CHANGED=1
+  if is_running etcd; then
+    log "etcd (pid $(pid_of etcd)) is running but unhealthy; restarting it"
+    stop_process etcd
+  fi
+  ensure_port_free etcd "${ETCD_CLIENT_PORT}"
+  ensure_port_free etcd-peer "${ETCD_PEER_PORT}"
+  mkdir -p "${CLUSTER_DIR}/etcd"; chmod 700 "${CLUSTER_DIR}/etcd"
+  local extra=()
+  if [[ "${MODE}" == control-plane && "${SWC_ETCD_FSYNC:-0}" != 1 ]]; then extra+=(--unsafe-no-fsync); fi
+  local t0; t0=$(now_ms)
+  start_process etcd "${ETCD_BIN_DIR}/etcd" \
+    --name=default --data-dir="${CLUSTER_DIR}/etcd" \
+    --listen-client-urls="http://127.0.0.1:${ETCD_CLIENT_PORT}" \
+    --advertise-client-urls="http://127.0.0.1:${ETCD_CLIENT_PORT}" \
+    --listen-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
+    --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
+    --initial-cluster="default=http://127.0.0.1:${ETCD_PEER_PORT}" \
+    --log-level=warn "${extra[@]}"
+  wait_for "etcd health on 127.0.0.1:${ETCD_CLIENT_PORT}" 30 etcd etcd_healthy
+  log "etcd healthy in $(( $(now_ms) - t0 )) ms"
+}
+
+ensure_apiserver() {
+  if is_running kube-apiserver && apiserver_ready; then return 0; fi
+  if is_running kube-apiserver; then
+    # Not ready may just mean "still starting" (or etcd was just restarted): give it 15 s.
+    local i
+    for ((i = 0; i < 75; i++)); do apiserver_ready && return 0; sleep 0.2; done
+    log "kube-apiserver (pid $(pid_of kube-apiserver)) is running but not ready; restarting it"
+    stop_process kube-apiserver
+  fi
+  CHANGED=1
+  ensure_port_free kube-apiserver "${APISERVER_PORT}"
+  local args=(
+    --bind-address="${APISERVER_HOST}" --advertise-address="${APISERVER_HOST}" --secure-port="${APISERVER_PORT}"
+    --etcd-servers="http://127.0.0.1:${ETCD_CLIENT_PORT}"
+    --service-cluster-ip-range="${SERVICE_CIDR}"
+    --client-ca-file="${PKI_DIR}/ca.crt"
+    --tls-cert-file="${PKI_DIR}/apiserver.crt" --tls-private-key-file="${PKI_DIR}/apiserver.key"
+    --kubelet-client-certificate="${PKI_DIR}/apiserver-kubelet-client.crt"
+    --kubelet-client-key="${PKI_DIR}/apiserver-kubelet-client.key"
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local
+    --service-account-key-file="${PKI_DIR}/sa.pub"
+    --service-account-signing-key-file="${PKI_DIR}/sa.key"
+    --authorization-mode=Node,RBAC
+    --enable-admission-plugins=NodeRestriction
+    --allow-privileged=true
+    --profiling=false
+  )
+  if [[ "${MODE}" == control-plane ]]; then
+    # No nodes and no kube-proxy: nothing would route to the kubernetes Service,
+    # and a loopback address cannot be an Endpoints IP, so do not reconcile it.
+    args+=(--endpoint-reconciler-type=none)
+  else
+    args+=("${FULL_APISERVER_EXTRA_ARGS[@]}")
+  fi
+  local t0; t0=$(now_ms)
+  start_process kube-apiserver "${K8S_BIN_DIR}/kube-apiserver" "${args[@]}"
+  wait_for "kube-apiserver /readyz on ${APISERVER_URL}" 90 kube-apiserver apiserver_ready
+  log "kube-apiserver ready in $(( $(now_ms) - t0 )) ms"
+}
+
+main() {
+  while (( $# > 0 )); do
+    case "$1" in
+      --mode) MODE="${2:?--mode needs a value}"; shift 2 ;;
+      --mode=*) MODE="${1#--mode=}"; shift ;;
+      --crds) WITH_CRDS=1; shift ;;
+      -h|--help) usage; exit 0 ;;
+      *) usage >&2; die "unknown argument: $1" ;;
+    esac
+  done
+  [[ "${MODE}" == control-plane || "${MODE}" == full ]] || die "--mode must be control-plane or full"
+  if [[ "${MODE}" == full ]]; then
+    # shellcheck source=e2e/cluster/lib-full.sh
+    source "${REPO_ROOT}/e2e/cluster/lib-full.sh"
+  fi
+  cluster_paths "${SWC_CLUSTER_DIR:-$(default_dir_for_mode "${MODE}")}"
+  local t_start; t_start=$(now_ms)
+  take_lock
+  trap cleanup EXIT
+  load_or_choose_config
+  APISERVER_URL="https://${APISERVER_HOST}:${APISERVER_PORT}"
+  ensure_binaries
+  gen_pki "${NODE_NAME:-swc-node}" "${APISERVER_HOST}"
+
+  # Each ensure_* step sets CHANGED=1 when it had to start or repair something.
+  CHANGED=0
+  if [[ "${MODE}" == full ]]; then full_pre_control_plane; fi
+  ensure_etcd
+  ensure_apiserver
+  # Always (re)write the kubeconfig: cheap, and repairs a deleted one.
+  write_kubeconfig "${KUBECONFIG_FILE}" "${APISERVER_URL}" admin
+  if [[ "${MODE}" == full ]]; then full_post_apiserver; fi
+  if (( WITH_CRDS )) && ! all_crds_established; then install_crds; CHANGED=1; fi
+  SUCCESS=1
+  if (( CHANGED )); then
+    log "cluster (${MODE}) up in $(( $(now_ms) - t_start )) ms: ${APISERVER_URL}"
+  else
+    log "cluster (${MODE}) in ${CLUSTER_DIR} is already running and healthy; nothing to do"
+  fi
+  echo "export KUBECONFIG=${KUBECONFIG_FILE}"
+}
+
+main "$@"

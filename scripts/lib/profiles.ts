@@ -1,0 +1,133 @@
+// Cache profiles: where each build tool keeps what is worth keeping between
+// builds, declared once per tool. Adding a strategy is one entry here plus a
+// test; the patcher (patch.ts) does the rest.
+import type { Step, StrategySpec } from './strategy-types.js';
+
+/** One directory a tool reads its cache from. */
+export interface CacheLocation {
+  /** What lives there, for people: shown by the CLI and the README matrix. */
+  what: string;
+  kind: 'layers' | 'dependencies';
+  /** Absolute path inside the tool's step container. */
+  mountPath: string;
+  /** Sub-path of the shared cache volume when the strategy has no volume there and one is added. */
+  subPath: string;
+}
+
+/** A tool the patcher knows. Either it has cache locations, or it is refused with a reason. */
+export interface CacheProfile {
+  id: string;
+  /** Human name of the tool. */
+  tool: string;
+  /** True for steps that run this tool. */
+  matchStep: (step: Step, spec: StrategySpec) => boolean;
+  /** Why this step matched, for `--explain` output. */
+  matchReason: string;
+  locations: CacheLocation[];
+  /** Environment the tool steps need for cache reuse (added only when the step does not set the name). */
+  env?: Record<string, string>;
+  /** Parameter that selects the tool's storage driver, settable by --storage-driver. */
+  storageDriverParam?: string;
+  /** Set when the tool keeps no cache on local disk that a volume could keep. */
+  refusal?: string;
+}
+
+/** Name of the volume added where a strategy declares none at a cache location. */
+export const CACHE_VOLUME = 'build-cache';
+
+const text = (step: Step): string => [step.image ?? '', ...(step.command ?? []), ...(step.args ?? [])].join('\n');
+const imageMatches = (step: Step, re: RegExp) => re.test(step.image ?? '');
+const runs = (step: Step, re: RegExp) => re.test(text(step));
+
+/**
+ * Ordered most specific first: the first profile with a matching step wins.
+ * Paths come from the upstream sample strategies (Shipwright v0.20.13).
+ */
+export const PROFILES: readonly CacheProfile[] = [
+  {
+    id: 'multiarch-native-buildah',
+    tool: 'buildah (multi-arch, native nodes)',
+    matchStep: (s) => s.name === 'package-manifest-list-and-push' || runs(s, /oci-archive-storage[\s\S]*manifest/),
+    matchReason: 'step packages a manifest list from per-architecture OCI archives',
+    locations: [],
+    refusal:
+      'the multi-arch strategy builds each architecture in separate Jobs outside the strategy pod; its only overridable volume holds temporary OCI archives, not a cache',
+  },
+  {
+    id: 'kaniko',
+    tool: 'kaniko',
+    matchStep: (s) => imageMatches(s, /kaniko-project\/executor|\/kaniko(:|@|$)/) || runs(s, /\/kaniko\/executor/),
+    matchReason: 'step runs /kaniko/executor',
+    locations: [],
+    refusal:
+      'kaniko keeps its layer cache in a registry (--cache=true --cache-repo=...), not on a local volume; use its registry cache, or the buildah or buildkit strategy for a PVC cache',
+  },
+  {
+    id: 'buildkit',
+    tool: 'BuildKit',
+    matchStep: (s) => imageMatches(s, /moby\/buildkit|buildkit/) || runs(s, /\bbuildctl(-daemonless\.sh)?\b/),
+    matchReason: 'step runs buildctl / the moby/buildkit image',
+    locations: [
+      { what: 'buildkitd state: layer and RUN --mount=type=cache caches', kind: 'layers', mountPath: '/home/user/.local/share/buildkit', subPath: 'buildkit' },
+    ],
+  },
+  {
+    id: 'buildpacks',
+    tool: 'Cloud Native Buildpacks',
+    matchStep: (s) => runs(s, /\/cnb\/lifecycle\//),
+    matchReason: 'step runs the /cnb/lifecycle phases',
+    locations: [
+      { what: 'lifecycle cache dir (-cache-dir): buildpack layers and dependencies', kind: 'dependencies', mountPath: '/tmp/.shp/cache', subPath: 'buildpacks' },
+    ],
+  },
+  {
+    id: 'ko',
+    tool: 'ko (Go)',
+    matchStep: (s) => (s.env ?? []).some((e) => e.name === 'GOCACHE') && runs(s, /\bko\b/),
+    matchReason: 'step sets GOCACHE and runs ko',
+    locations: [
+      { what: 'Go build and module caches (GOCACHE, GOMODCACHE)', kind: 'dependencies', mountPath: '/gocache', subPath: 'gocache' },
+    ],
+  },
+  {
+    id: 'buildah',
+    tool: 'buildah',
+    matchStep: (s) => imageMatches(s, /(^|\/)buildah(:|@|$)/) || runs(s, /\bbuildah\b[^\n]*\b(bud|build)\b/),
+    matchReason: 'step runs buildah bud/build',
+    locations: [
+      { what: 'container storage: base images and build layers', kind: 'layers', mountPath: '/var/lib/containers', subPath: 'containers' },
+    ],
+    env: { BUILDAH_LAYERS: 'true' },
+    storageDriverParam: 'storage-driver',
+  },
+];
+
+export interface ProfileMatch {
+  profile: CacheProfile;
+  /** Indexes into spec.steps of the steps that run the tool. */
+  stepIndexes: number[];
+  /** Human explanation of the choice. */
+  why: string;
+}
+
+/** Finds the profile for a strategy: the first profile (in PROFILES order) that matches one of its steps. */
+export function detectProfile(spec: StrategySpec, profiles: readonly CacheProfile[] = PROFILES): ProfileMatch | undefined {
+  for (const profile of profiles) {
+    const stepIndexes = spec.steps.map((s, i) => (profile.matchStep(s, spec) ? i : -1)).filter((i) => i >= 0);
+    if (stepIndexes.length > 0) {
+      const names = stepIndexes.map((i) => spec.steps[i].name).join(', ');
+      return { profile, stepIndexes, why: `profile '${profile.id}': ${profile.matchReason} (step ${names})` };
+    }
+  }
+  return undefined;
+}
+
+export function profileById(id: string): CacheProfile | undefined {
+  return PROFILES.find((p) => p.id === id);
+}
+
+/** The sentence used when no profile matches: names the supported tools. */
+export function supportedToolsSentence(): string {
+  const ok = PROFILES.filter((p) => !p.refusal).map((p) => `${p.id} (${p.locations.map((l) => l.mountPath).join(', ')})`);
+  return `supported tools: ${ok.join('; ')}`;
+}

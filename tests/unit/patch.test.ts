@@ -1,0 +1,232 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { upstreamStrategies, upstreamStrategy } from '../helpers/fixtures.js';
+import { applyChanges, changesToOps, planCachePatch, revertChanges, revertOps, specHash, type Change } from '../../scripts/lib/patch.js';
+import { PROFILES, detectProfile, CACHE_VOLUME } from '../../scripts/lib/profiles.js';
+import { applyJsonPatch, deepEqual } from '../../scripts/lib/jsonpatch.js';
+import { CliError, ExitCode } from '../../scripts/lib/errors.js';
+import type { StrategySpec } from '../../scripts/lib/strategy-types.js';
+
+const all = upstreamStrategies();
+
+/** Every leaf path where a and b differ (arrays compared index by index). */
+function diffPaths(a: unknown, b: unknown, path = ''): string[] {
+  if (deepEqual(a, b)) return [];
+  if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+    return [...keys].flatMap((k) => diffPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}/${k}`));
+  }
+  return [path];
+}
+
+// What the refusals and the patchable ones are, per upstream file (12 objects).
+const EXPECTED: Record<string, string> = {
+  'buildah-shipwright-managed-push': 'buildah',
+  'buildah-strategy-managed-push': 'buildah',
+  buildkit: 'buildkit',
+  'buildpacks-v3': 'buildpacks',
+  'buildpacks-v3-heroku': 'buildpacks',
+  kaniko: 'kaniko',
+  ko: 'ko',
+  'multiarch-native-buildah': 'multiarch-native-buildah',
+  'source-to-image-redhat': 'buildah',
+  'source-to-image': 'kaniko',
+};
+
+test('the fixtures hold the 12 upstream strategy objects', () => {
+  assert.is(all.length, 12);
+  assert.is(all.filter((s) => s.object.kind === 'BuildStrategy').length, 2);
+});
+
+test('each upstream strategy gets the expected profile', () => {
+  for (const { object, file } of all) {
+    const m = detectProfile(object.spec);
+    assert.ok(m, `${file}: no profile`);
+    assert.is(m!.profile.id, EXPECTED[object.metadata.name], file);
+  }
+});
+
+for (const { object, file } of all) {
+  const label = `${object.kind}/${object.metadata.name} (${file})`;
+  const profile = detectProfile(object.spec)!.profile;
+  if (profile.refusal) {
+    test(`${label}: refused with a reason that names the supported tools`, () => {
+      try {
+        planCachePatch(object.spec, label);
+        assert.unreachable('should refuse');
+      } catch (err) {
+        assert.instance(err, CliError);
+        assert.is((err as CliError).exitCode, ExitCode.usage);
+        assert.match((err as CliError).message, profile.tool);
+        assert.match((err as CliError).hint ?? '', /supported tools: .*buildah \(\/var\/lib\/containers\)/);
+      }
+    });
+    continue;
+  }
+
+  test(`${label}: patch, then unpatch, round-trips exactly; a second patch changes nothing`, () => {
+    const original = structuredClone(object.spec);
+    const plan = planCachePatch(object.spec, label);
+    const patched = applyChanges(object.spec, plan.changes);
+    assert.equal(object.spec, original, 'input not mutated');
+    assert.equal(revertChanges(patched, plan.changes), original);
+    const again = planCachePatch(patched, label);
+    assert.equal(again.changes, [], 'second patch is a no-op');
+    assert.equal(again.cacheVolumes, plan.cacheVolumes);
+  });
+
+  test(`${label}: the patched strategy mounts an overridable cache volume where the tool reads its cache`, () => {
+    const plan = planCachePatch(object.spec, label);
+    const patched = applyChanges(object.spec, plan.changes);
+    const toolSteps = detectProfile(patched)!.stepIndexes.map((i) => patched.steps[i]);
+    assert.ok(plan.cacheVolumes.length > 0);
+    for (const loc of profile.locations) {
+      for (const step of toolSteps) {
+        const m = (step.volumeMounts ?? []).find((vm) => vm.mountPath === loc.mountPath);
+        assert.ok(m, `step ${step.name} mounts ${loc.mountPath}`);
+        const vol = (patched.volumes ?? []).find((v) => v.name === m!.name);
+        assert.ok(vol, `volume ${m!.name} declared`);
+        assert.is(vol!.overridable, true);
+        assert.ok(plan.cacheVolumes.includes(m!.name));
+      }
+    }
+    for (const [k, v] of Object.entries(profile.env ?? {})) {
+      for (const step of toolSteps) assert.ok((step.env ?? []).some((e) => e.name === k && e.value === v), `${step.name} has ${k}=${v}`);
+    }
+  });
+
+  test(`${label}: nothing outside the cache fields changes`, () => {
+    const plan = planCachePatch(object.spec, label);
+    const patched = applyChanges(object.spec, plan.changes);
+    const toolNames = new Set(detectProfile(object.spec)!.stepIndexes.map((i) => object.spec.steps[i].name));
+    const nVol = (object.spec.volumes ?? []).length;
+    for (const p of diffPaths(object.spec, patched)) {
+      const ok =
+        /^\/volumes\/\d+\/overridable$/.test(p) ||
+        (/^\/volumes(\/\d+)?$/.test(p) && patched.volumes?.[Number(p.split('/')[2] ?? 0)]?.name === CACHE_VOLUME && Number(p.split('/')[2] ?? 0) >= nVol) ||
+        (/^\/steps\/(\d+)\/(volumeMounts|env)(\/\d+)?$/.test(p) && toolNames.has(patched.steps[Number(p.split('/')[2])].name));
+      assert.ok(ok, `unexpected change at ${p}`);
+    }
+  });
+
+  test(`${label}: the JSON Patch guards every indexed operation with a name test`, () => {
+    const plan = planCachePatch(object.spec, label);
+    const ops = changesToOps(object.spec, plan.changes);
+    ops.forEach((op, i) => {
+      if (op.op === 'test' || /\/-$/.test(op.path) || /^\/spec\/volumes$/.test(op.path)) return;
+      const guard = ops.slice(0, i).reverse().find((o) => o.op === 'test' && o.path.endsWith('/name'));
+      assert.ok(guard, `op ${i} ${op.op} ${op.path} has a preceding name test`);
+    });
+    // and the ops, applied to the whole object, touch only spec
+    const obj = applyJsonPatch(object, ops);
+    assert.equal(obj.metadata, object.metadata);
+  });
+}
+
+test('buildah: marks the existing container-storage volume overridable and turns on layers', () => {
+  const s = upstreamStrategy('buildah-shipwright-managed-push');
+  const plan = planCachePatch(s.spec, 'buildah', { storageDriver: 'overlay' });
+  assert.equal(plan.cacheVolumes, ['shp-buildah-container-storage']);
+  assert.equal(plan.changes, [
+    { type: 'volume-overridable', volume: 'shp-buildah-container-storage', before: undefined },
+    { type: 'env-added', step: 'build', env: { name: 'BUILDAH_LAYERS', value: 'true' }, createdList: false },
+    { type: 'param-default', param: 'storage-driver', before: 'vfs', after: 'overlay' },
+  ]);
+  const patched = applyChanges(s.spec, plan.changes);
+  assert.is(patched.parameters!.find((p) => p.name === 'storage-driver')!.default, 'overlay');
+  assert.equal(revertChanges(patched, plan.changes), s.spec);
+});
+
+test('source-to-image-redhat: adds a build-cache volume and mounts it at /var/lib/containers in the buildah step only', () => {
+  const s = upstreamStrategy('source-to-image-redhat');
+  const plan = planCachePatch(s.spec, 's2i');
+  assert.equal(plan.cacheVolumes, [CACHE_VOLUME]);
+  const patched = applyChanges(s.spec, plan.changes);
+  const buildah = patched.steps.find((x) => x.name === 'buildah')!;
+  assert.equal(buildah.volumeMounts!.at(-1), { name: CACHE_VOLUME, mountPath: '/var/lib/containers', subPath: 'containers' });
+  assert.equal(patched.steps.find((x) => x.name === 's2i-generate')!.volumeMounts, s.spec.steps[0].volumeMounts);
+});
+
+test('buildpacks: a strategy without cache volume gets one at the lifecycle cache dir', () => {
+  const s = upstreamStrategy('buildpacks-v3', 'BuildStrategy');
+  const patched = applyChanges(s.spec, planCachePatch(s.spec, 'bp').changes);
+  assert.ok(patched.steps[0].volumeMounts!.some((m) => m.mountPath === '/tmp/.shp/cache' && m.name === CACHE_VOLUME));
+});
+
+test('ko is already cache-ready: no change, its gocache volume is the cache', () => {
+  const s = upstreamStrategy('ko');
+  const plan = planCachePatch(s.spec, 'ko');
+  assert.equal(plan.changes, []);
+  assert.equal(plan.cacheVolumes, ['gocache']);
+});
+
+test('an existing BUILDAH_LAYERS is respected and reported', () => {
+  const s = upstreamStrategy('buildah-strategy-managed-push');
+  s.spec.steps[0].env!.push({ name: 'BUILDAH_LAYERS', value: 'false' });
+  const plan = planCachePatch(s.spec, 'x');
+  assert.ok(!plan.changes.some((c) => c.type === 'env-added'));
+  assert.match(plan.notes.join('\n'), /already sets BUILDAH_LAYERS="false"/);
+});
+
+test('a strategy whose tool is unknown is refused, naming the supported tools', () => {
+  const spec: StrategySpec = { steps: [{ name: 'make', image: 'docker.io/library/gcc:14', command: ['make'] }] };
+  try {
+    planCachePatch(spec, 'BuildStrategy/custom');
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /BuildStrategy\/custom: no known cache location/);
+    assert.match((err as CliError).hint!, /buildah.*buildkit|buildkit.*buildah/);
+  }
+});
+
+test('--storage-driver validation names the flag and the choices', () => {
+  const s = upstreamStrategy('buildah-shipwright-managed-push');
+  assert.throws(() => planCachePatch(s.spec, 'b', { storageDriver: 'zfs' }), /--storage-driver 'zfs' is not supported/);
+  assert.throws(() => planCachePatch(upstreamStrategy('buildkit').spec, 'k', { storageDriver: 'overlay' }), /has no 'storage driver' parameter|has no/);
+});
+
+test('--profile forces a profile, and refuses one that matches no step', () => {
+  const s = upstreamStrategy('buildah-shipwright-managed-push');
+  assert.is(planCachePatch(s.spec, 'b', { profileId: 'buildah' }).profile.id, 'buildah');
+  assert.throws(() => planCachePatch(s.spec, 'b', { profileId: 'buildkit' }), /matches no step/);
+  assert.throws(() => planCachePatch(s.spec, 'b', { profileId: 'nope' }), /unknown profile 'nope'/);
+});
+
+test('undo refuses when someone changed what the patch added', () => {
+  const s = upstreamStrategy('buildah-shipwright-managed-push');
+  const plan = planCachePatch(s.spec, 'b');
+  const patched = applyChanges(s.spec, plan.changes);
+  patched.steps[0].env = patched.steps[0].env!.filter((e) => e.name !== 'BUILDAH_LAYERS');
+  assert.throws(() => revertOps(patched, plan.changes), (err: unknown) => err instanceof CliError && err.exitCode === ExitCode.conflict && /BUILDAH_LAYERS/.test(err.message));
+});
+
+test('undo locates entries by name, so unrelated edits made since do not block it', () => {
+  const s = upstreamStrategy('source-to-image-redhat');
+  const plan = planCachePatch(s.spec, 's2i');
+  const patched = applyChanges(s.spec, plan.changes);
+  patched.volumes!.unshift({ name: 'extra', emptyDir: {} });
+  const reverted = revertChanges(patched, plan.changes);
+  assert.equal(reverted.volumes!.slice(1), s.spec.volumes);
+  assert.equal(reverted.steps, s.spec.steps);
+});
+
+test('the ops fail on a strategy changed between read and write (stale index)', () => {
+  const s = upstreamStrategy('buildah-shipwright-managed-push');
+  const plan = planCachePatch(s.spec, 'b');
+  const ops = changesToOps(s.spec, plan.changes);
+  const moved = structuredClone(s.spec);
+  moved.volumes!.unshift({ name: 'other', emptyDir: {} });
+  assert.throws(() => applyJsonPatch({ spec: moved }, ops), /test failed at \/spec\/volumes\/0\/name/);
+});
+
+test('specHash is stable across key order and changes with content', () => {
+  assert.is(specHash({ a: 1, b: [1, { c: 2, d: 3 }] }), specHash({ b: [1, { d: 3, c: 2 }], a: 1 }));
+  assert.is.not(specHash({ a: 1 }), specHash({ a: 2 }));
+  assert.is(specHash({ a: 1, u: undefined }), specHash({ a: 1 }));
+});
+
+test('every profile has either cache locations or a refusal', () => {
+  for (const p of PROFILES) assert.ok((p.locations.length > 0) !== Boolean(p.refusal), p.id);
+});
+
+test.run();
