@@ -1,9 +1,50 @@
-// PLACEHOLDER: being written.
-import type { CommandModule } from 'yargs';
-export const reportCommand: CommandModule = {
+// `report`: renders a run record and its gate verdict as a terminal table and
+// writes report.md, report.json and report.svg. It reports; it does not gate:
+// the exit code is 0 whatever the verdict (use `gate` for that).
+import { dirname, join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { usageError } from '../lib/errors.js';
+import { evaluateGate } from '../lib/gate.js';
+import { emit, progress } from '../lib/log.js';
+import { readRecord, writeFileAtomic } from '../lib/record-io.js';
+import { renderJson, renderMarkdown, renderTable } from '../lib/report.js';
+import { renderSvg } from '../lib/report-svg.js';
+import { gateOptionsFrom, withGateOptions, type GateArgs } from './gate.js';
+
+interface ReportArgs extends GateArgs {
+  'out-dir'?: string;
+}
+
+/** The report files, by format. */
+export interface ReportFiles {
+  markdown: string;
+  json: string;
+  svg: string;
+}
+
+export const reportCommand: CommandModule<object, ReportArgs> = {
   command: 'report',
-  describe: 'not implemented yet',
-  handler: () => {
-    throw new Error('report: not implemented yet');
+  describe: 'Print a run record as a table and write report.md, report.json and report.svg',
+  builder: (y) =>
+    withGateOptions(y).option('out-dir', {
+      type: 'string',
+      describe: 'Directory for the report files (default: the directory of the record)',
+    }) as unknown as Argv<ReportArgs>,
+  handler: async (argv) => {
+    const opts = gateOptionsFrom(argv);
+    const record = await readRecord(argv.record);
+    const gate = evaluateGate(record, opts);
+    const outDir = argv['out-dir'] ?? dirname(argv.record);
+    const files: ReportFiles = { markdown: join(outDir, 'report.md'), json: join(outDir, 'report.json'), svg: join(outDir, 'report.svg') };
+    const report = renderJson(record, gate);
+    try {
+      await writeFileAtomic(files.markdown, renderMarkdown(record, gate));
+      await writeFileAtomic(files.json, JSON.stringify(report, null, 2) + '\n');
+      await writeFileAtomic(files.svg, renderSvg(record, gate));
+    } catch (err) {
+      throw usageError(`cannot write the report into ${outDir}: ${(err as Error).message}`, 'pass a writable directory with --out-dir');
+    }
+    progress('report', `wrote ${Object.values(files).join(', ')}`);
+    emit(argv.output, { ...report, files }, `${renderTable(record, gate)}\nReport files:\n${Object.values(files).map((f) => `  ${f}`).join('\n')}`);
   },
 };

@@ -124,11 +124,16 @@ export function formatSeconds(seconds: number): string {
  * the value, so 1.4999 against 1.5 reads `1.4999x`, never `1.50x < 1.5x`.
  */
 export function formatSpeedup(speedup: number, threshold?: number): string {
+  return `${speedupDigits(speedup, threshold)}x`;
+}
+
+/** The number part of formatSpeedup (`20.00`), for machine-read outputs such as Tekton results. */
+export function speedupDigits(speedup: number, threshold?: number): string {
   for (let decimals = 2; decimals <= 6; decimals++) {
     const text = speedup.toFixed(decimals);
-    if (threshold === undefined || Number(text) >= threshold === speedup >= threshold) return `${text}x`;
+    if (threshold === undefined || Number(text) >= threshold === speedup >= threshold) return text;
   }
-  return `${speedup}x`;
+  return String(speedup);
 }
 
 const NUMBER_TEXT = /^\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
