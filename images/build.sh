@@ -30,7 +30,6 @@ FORCE=0
 PRINT_ONLY=0
 CHROOT_MOUNTS=()
 CHROOT_ROOT=""
-BUILD_CONTAINERS=()
 
 usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
@@ -248,7 +247,7 @@ build_image() {
   case "${from}" in
     debootstrap)
       ensure_base_tarball
-      c="$(swc_buildah from --name "swc-${name}-$$" scratch)"; BUILD_CONTAINERS+=("${c}")
+      c="$(swc_buildah from --name "swc-${name}-$$" scratch)"
       mnt="$(swc_buildah mount "${c}")"
       tar -C "${mnt}" --numeric-owner --xattrs --xattrs-include='*' -xpf "${BASE_TARBALL}"
       copy_files "${name}" "${mnt}"
@@ -256,7 +255,7 @@ build_image() {
       ;;
     scratch)
       fetch_packages "${name}" "${pkgroot}"
-      c="$(swc_buildah from --name "swc-${name}-$$" scratch)"; BUILD_CONTAINERS+=("${c}")
+      c="$(swc_buildah from --name "swc-${name}-$$" scratch)"
       mnt="$(swc_buildah mount "${c}")"
       copy_files "${name}" "${mnt}"
       run_fragment "${name}" "${mnt}" "${pkgroot}"
@@ -265,7 +264,7 @@ build_image() {
       swc_image_exists "${from}" || swc_die "${name}: IMAGE_FROM=${from} is no image here"
       from_archive="$(swc_image_archive "${from}")"
       [[ -f "${from_archive}" ]] || swc_die "${name}: ${from_archive} missing"
-      c="$(swc_buildah from --quiet --name "swc-${name}-$$" "oci-archive:${from_archive}")"; BUILD_CONTAINERS+=("${c}")
+      c="$(swc_buildah from --quiet --name "swc-${name}-$$" "oci-archive:${from_archive}")"
       mnt="$(swc_buildah mount "${c}")"
       local -a pkgs
       mapfile -t pkgs < <(swc_image_packages "${name}")
@@ -298,7 +297,6 @@ build_image() {
 
   rm -f "${archive}.tmp"
   swc_buildah commit --quiet --format oci --rm "${c}" "oci-archive:${archive}.tmp:${ref}" >/dev/null
-  BUILD_CONTAINERS=("${BUILD_CONTAINERS[@]/${c}}")
   mv "${archive}.tmp" "${archive}"
   rm -rf --one-file-system "${pkgroot}"
   prune_old "${name}"
@@ -312,12 +310,10 @@ prune_old() {
 }
 
 cleanup() {
-  local rc=$? c m
+  local rc=$? m
   chroot_teardown
   if [[ -n "${WORK}" && -d "${WORK}" ]]; then
-    for c in "${BUILD_CONTAINERS[@]}"; do
-      [[ -z "${c}" ]] || swc_buildah rm "${c}" >/dev/null 2>&1 || true
-    done
+    swc_buildah rm --all >/dev/null 2>&1 || true
     swc_buildah rmi --all --force >/dev/null 2>&1 || true
     # Anything still mounted under WORK (never expected) is detached before the rm.
     while IFS= read -r m; do umount -l "${m}" 2>/dev/null || true; done \

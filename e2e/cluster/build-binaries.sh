@@ -4,8 +4,9 @@
 # A rerun with everything present returns in well under a second.
 #
 # Usage: e2e/cluster/build-binaries.sh [control-plane|all|kubectl]
-#   control-plane: etcd, kube-apiserver (what the integration tests need)
-#   all:           also kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl
+#   control-plane: etcd, kube-apiserver, kube-controller-manager, kubectl
+#                  (what up.sh --mode control-plane and the integration tests need)
+#   all:           also kube-scheduler, kubelet, kube-proxy
 #   kubectl:       kubectl only
 # Environment:
 #   K8S_VERSION   (default 1.36.3)   ETCD_VERSION (default 3.6.16)
@@ -103,7 +104,7 @@ main() {
     flock 8
   fi
   case "$what" in
-    control-plane) build_etcd; build_k8s kube-apiserver ;;
+    control-plane) build_etcd; build_k8s kube-apiserver kube-controller-manager kubectl ;;
     all) build_etcd; build_k8s kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl ;;
     kubectl) build_k8s kubectl ;;
   esac

@@ -93,7 +93,15 @@ start_process() {
   mkdir -p "${RUN_DIR}" "${LOG_DIR}"
   printf '%s\n' "$@" >"${RUN_DIR}/${name}.cmd"
   printf '\n===== %s start: %s\n' "$(date -u +%FT%TZ)" "$*" >>"${LOG_DIR}/${name}.log"
-  setsid "$@" </dev/null >>"${LOG_DIR}/${name}.log" 2>&1 &
+  (
+    # Close every inherited descriptor above 2 (our lock, a caller's pipes), so a
+    # daemon never holds the cluster lock or keeps `up.sh | tee` from finishing.
+    for fd in /proc/"${BASHPID}"/fd/*; do
+      fd="${fd##*/}"
+      if (( fd > 2 )); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$@"
+  ) </dev/null >>"${LOG_DIR}/${name}.log" 2>&1 &
   echo $! >"${RUN_DIR}/${name}.pid"
   STARTED_BY_US+=("${name}")
   log "started ${name} (pid $!, log ${LOG_DIR}/${name}.log)"
@@ -174,8 +182,8 @@ gen_pki() {
   issue_cert apiserver kube-apiserver "" "$sans" server
   issue_cert admin kubernetes-admin system:masters "" client
   issue_cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters "" client
+  issue_cert controller-manager system:kube-controller-manager "" "" client
   if [[ "${MODE}" == full ]]; then
-    issue_cert controller-manager system:kube-controller-manager "" "" client
     issue_cert scheduler system:kube-scheduler "" "" client
     issue_cert kube-proxy system:kube-proxy "" "" client
     issue_cert kubelet "system:node:${node}" system:nodes "" client
@@ -225,6 +233,7 @@ api() {
 }
 
 apiserver_ready() { [[ "$(API_TIMEOUT=3 api GET /readyz 2>/dev/null)" == ok ]]; }
+kcm_healthy() { [[ "$(curl -sk --max-time 3 "https://127.0.0.1:${KCM_PORT}/healthz" 2>/dev/null)" == ok ]]; }
 etcd_healthy() { curl -sf --max-time 3 "http://127.0.0.1:${ETCD_CLIENT_PORT}/health" 2>/dev/null | grep -q '"health":"true"'; }
 
 # ---------------------------------------------------------------- CRDs

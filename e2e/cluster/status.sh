@@ -42,6 +42,7 @@ status_dir() {
   printf '  %-24s %-8s %-12s %-28s %s\n' COMPONENT PID STATE ENDPOINT HEALTH
   row etcd "127.0.0.1:${ETCD_CLIENT_PORT}" etcd_healthy
   row kube-apiserver "${APISERVER_HOST}:${APISERVER_PORT}" apiserver_ready
+  row kube-controller-manager "127.0.0.1:${KCM_PORT:-?}" kcm_healthy
   if [[ "${MODE}" == full ]]; then
     # shellcheck source=e2e/cluster/lib-full.sh
     source "${REPO_ROOT}/e2e/cluster/lib-full.sh"

@@ -51,6 +51,10 @@ load_or_choose_config() {
        [[ -n "${SWC_ETCD_PORT:-}" && "${SWC_ETCD_PORT}" != "${ETCD_CLIENT_PORT}" ]]; then
       log "WARNING: ${CLUSTER_ENV} already fixes apiserver ${APISERVER_PORT} / etcd ${ETCD_CLIENT_PORT}; SWC_*_PORT ignored (down.sh --purge to change)"
     fi
+    if [[ -z "${KCM_PORT:-}" ]]; then   # cluster.env written before the controller-manager was added
+      KCM_PORT=$(find_free_ports $(( $(base_port_for_dir "${CLUSTER_DIR}") + 4 )) 1)
+      echo "KCM_PORT=${KCM_PORT}" >>"${CLUSTER_ENV}"
+    fi
     return
   fi
   CLUSTER_MODE="${MODE}"
@@ -66,8 +70,9 @@ load_or_choose_config() {
   if [[ -n "${SWC_ETCD_PORT:-}" ]]; then ETCD_CLIENT_PORT="${SWC_ETCD_PORT}"
   else ETCD_CLIENT_PORT=$(find_free_ports $((base + 2)) 2); fi
   ETCD_PEER_PORT=$((ETCD_CLIENT_PORT + 1))
+  KCM_PORT=$(find_free_ports $((base + 4)) 1)
   local p
-  for p in "${APISERVER_PORT}" "${ETCD_CLIENT_PORT}" "${ETCD_PEER_PORT}"; do
+  for p in "${APISERVER_PORT}" "${ETCD_CLIENT_PORT}" "${ETCD_PEER_PORT}" "${KCM_PORT}"; do
     port_in_use "$p" && die "port ${p} on this machine is already in use (set SWC_APISERVER_PORT / SWC_ETCD_PORT)"
   done
   {
@@ -77,6 +82,7 @@ load_or_choose_config() {
     echo "APISERVER_PORT=${APISERVER_PORT}"
     echo "ETCD_CLIENT_PORT=${ETCD_CLIENT_PORT}"
     echo "ETCD_PEER_PORT=${ETCD_PEER_PORT}"
+    echo "KCM_PORT=${KCM_PORT}"
     echo "SERVICE_CIDR=${SERVICE_CIDR}"
     echo "SERVICE_APISERVER_IP=${SERVICE_APISERVER_IP}"
     if [[ "${MODE}" == full ]]; then full_config_lines; fi
@@ -84,10 +90,10 @@ load_or_choose_config() {
 }
 
 ensure_binaries() {
-  local need=("${ETCD_BIN_DIR}/etcd" "${K8S_BIN_DIR}/kube-apiserver") target=control-plane b
+  local need=("${ETCD_BIN_DIR}/etcd" "${K8S_BIN_DIR}"/{kube-apiserver,kube-controller-manager,kubectl}) target=control-plane b
   if [[ "${MODE}" == full ]]; then
     target=all
-    need+=("${K8S_BIN_DIR}"/{kube-controller-manager,kube-scheduler,kubelet,kube-proxy,kubectl})
+    need+=("${K8S_BIN_DIR}"/{kube-scheduler,kubelet,kube-proxy})
   fi
   for b in "${need[@]}"; do
     if [[ ! -x "$b" ]]; then
@@ -155,6 +161,11 @@ ensure_apiserver() {
     --service-account-key-file="${PKI_DIR}/sa.pub"
     --service-account-signing-key-file="${PKI_DIR}/sa.key"
     --authorization-mode=Node,RBAC
+    # front-proxy headers: only a cert with CN front-proxy-client (never issued here)
+    # could assert them; set so that clients of extension-apiserver-authentication are content.
+    --requestheader-client-ca-file="${PKI_DIR}/ca.crt" --requestheader-allowed-names=front-proxy-client
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group
+    --requestheader-extra-headers-prefix=X-Remote-Extra-
     --enable-admission-plugins=NodeRestriction
     --allow-privileged=true
     --profiling=false
@@ -170,6 +181,44 @@ ensure_apiserver() {
   start_process kube-apiserver "${K8S_BIN_DIR}/kube-apiserver" "${args[@]}"
   wait_for "kube-apiserver /readyz on ${APISERVER_URL}" 90 kube-apiserver apiserver_ready
   log "kube-apiserver ready in $(( $(now_ms) - t0 )) ms"
+}
+
+# default_sa_exists: the serviceaccount controller of kube-controller-manager works.
+default_sa_exists() { API_TIMEOUT=3 api GET /api/v1/namespaces/default/serviceaccounts/default >/dev/null 2>&1; }
+
+# ensure_controller_manager: also in control-plane mode, because without it the
+# aggregated ClusterRoles (admin/edit/view) have no rules, namespaces never finish
+# deleting, no "default" ServiceAccount appears (so Pods cannot be created) and
+# nothing is garbage-collected.
+ensure_controller_manager() {
+  if is_running kube-controller-manager && kcm_healthy; then return 0; fi
+  if is_running kube-controller-manager; then
+    log "kube-controller-manager (pid $(pid_of kube-controller-manager)) is running but unhealthy; restarting it"
+    stop_process kube-controller-manager
+  fi
+  CHANGED=1
+  ensure_port_free kube-controller-manager "${KCM_PORT}"
+  write_kubeconfig "${CLUSTER_DIR}/controller-manager.kubeconfig" "${APISERVER_URL}" controller-manager
+  local args=(
+    --kubeconfig="${CLUSTER_DIR}/controller-manager.kubeconfig"
+    --authentication-kubeconfig="${CLUSTER_DIR}/controller-manager.kubeconfig"
+    --authorization-kubeconfig="${CLUSTER_DIR}/controller-manager.kubeconfig"
+    --bind-address=127.0.0.1 --secure-port="${KCM_PORT}"
+    --cert-dir="${CLUSTER_DIR}/kcm-certs"
+    --leader-elect=false
+    --root-ca-file="${PKI_DIR}/ca.crt"
+    --service-account-private-key-file="${PKI_DIR}/sa.key"
+    --use-service-account-credentials=true
+    --cluster-signing-cert-file="${PKI_DIR}/ca.crt" --cluster-signing-key-file="${PKI_DIR}/ca.key"
+    --service-cluster-ip-range="${SERVICE_CIDR}"
+    --profiling=false
+  )
+  if [[ "${MODE}" == full ]]; then args+=("${FULL_KCM_EXTRA_ARGS[@]}"); fi
+  local t0; t0=$(now_ms)
+  start_process kube-controller-manager "${K8S_BIN_DIR}/kube-controller-manager" "${args[@]}"
+  wait_for "kube-controller-manager /healthz on 127.0.0.1:${KCM_PORT}" 60 kube-controller-manager kcm_healthy
+  wait_for "ServiceAccount default/default (serviceaccount controller)" 30 kube-controller-manager default_sa_exists
+  log "kube-controller-manager healthy in $(( $(now_ms) - t0 )) ms"
 }
 
 main() {
@@ -201,6 +250,7 @@ main() {
   if [[ "${MODE}" == full ]]; then full_pre_control_plane; fi
   ensure_etcd
   ensure_apiserver
+  ensure_controller_manager
   # Always (re)write the kubeconfig: cheap, and repairs a deleted one.
   write_kubeconfig "${KUBECONFIG_FILE}" "${APISERVER_URL}" admin
   if [[ "${MODE}" == full ]]; then full_post_apiserver; fi

@@ -1,9 +1,161 @@
-// PLACEHOLDER: being written.
-import type { CommandModule } from 'yargs';
-export const createBuildCommand: CommandModule = {
+// create-build: a Shipwright Build whose cache volume is the PVC.
+import type { Argv, CommandModule } from 'yargs';
+import { call, connect, poll, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, type Kube } from '../lib/kube.js';
+import { emit, progress, setQuiet } from '../lib/log.js';
+import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
+import { resolveStrategyRefs, withStrategy, type StrategyArgs } from '../lib/strategy-options.js';
+import { readStrategy, refLabel } from '../lib/strategies.js';
+import { buildSpecDiffers, cacheVolumesOf, desiredBuild, isManaged, preflightBuild, profileEnvMissing, type BuildObject, type BuildRequest } from '../lib/build.js';
+import { parseLabels, validateDuration, validateLabelName, validateName } from '../lib/validate.js';
+import { CliError, ExitCode, conflictError, usageError } from '../lib/errors.js';
+
+export interface CreateBuildArgs extends GlobalArgs, NamespaceArgs, StrategyArgs {
+  build: string;
+  pvc: string;
+  'source-url': string;
+  'source-revision'?: string;
+  'context-dir'?: string;
+  'clone-secret'?: string;
+  'output-image': string;
+  'output-insecure': boolean;
+  'push-secret'?: string;
+  param?: string[];
+  label?: string[];
+  'build-timeout'?: string;
+  wait: boolean;
+  timeout: string;
+}
+
+export const createBuildCommand: CommandModule<GlobalArgs, CreateBuildArgs> = {
   command: 'create-build',
-  describe: 'not implemented yet',
-  handler: () => {
-    throw new Error('create-build: not implemented yet');
+  describe: 'Create (or update) the Shipwright Build that mounts the cache PVC, after the checks Shipwright would make',
+  builder: (y: Argv<GlobalArgs>) =>
+    withTimeout(withStrategy(withNamespace(y)), '2m', 'the Build to be registered')
+      .option('build', { alias: 'b', type: 'string', default: 'shipwright-cache', describe: 'Build name' })
+      .option('pvc', { type: 'string', default: 'shipwright-cache', describe: 'Cache PersistentVolumeClaim' })
+      .option('source-url', { type: 'string', demandOption: true, describe: 'Git repository URL' })
+      .option('source-revision', { type: 'string', describe: 'Git branch, tag or commit' })
+      .option('context-dir', { type: 'string', describe: 'Directory in the repository to build' })
+      .option('clone-secret', { type: 'string', describe: 'Secret for cloning a private repository' })
+      .option('output-image', { type: 'string', demandOption: true, describe: 'Image to push, e.g. registry.example.com/team/app' })
+      .option('output-insecure', { type: 'boolean', default: false, describe: 'The output registry is plain HTTP or self-signed' })
+      .option('push-secret', { type: 'string', describe: 'Secret with credentials for the output registry' })
+      .option('param', { type: 'string', array: true, describe: 'Strategy parameter name=value (repeatable), e.g. dockerfile=Containerfile' })
+      .option('label', { type: 'string', array: true, describe: 'Extra label key=value on the Build (repeatable)' })
+      .option('build-timeout', { type: 'string', describe: 'spec.timeout of the Build (e.g. 15m)' })
+      .option('wait', { type: 'boolean', default: true, describe: "Wait for Shipwright's controller to register the Build" }) as unknown as Argv<CreateBuildArgs>,
+  handler: async (argv) => {
+    setQuiet(argv.quiet);
+    const result = await ensureBuild(connect(), argv);
+    emit(argv.output, result, result.message);
   },
 };
+
+export interface CreateBuildResult {
+  name: string;
+  namespace: string;
+  action: 'created' | 'updated' | 'unchanged' | 'recreated';
+  strategy: { kind: string; name: string };
+  cacheVolumes: string[];
+  pvc: string;
+  registered?: string;
+  reason?: string;
+  message: string;
+}
+
+function parseParams(values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values ?? []) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw usageError(`--param '${v}' is not name=value`, 'e.g. --param dockerfile=Containerfile');
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
+}
+
+const buildsApi = (namespace: string) => ({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'builds', namespace });
+
+export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof GlobalArgs>): Promise<CreateBuildResult> {
+  const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
+  const { target } = resolveStrategyRefs(argv, namespace);
+  const name = validateName('--build', argv.build);
+  const pvcName = validateName('--pvc', argv.pvc);
+  if (!argv['source-url']?.trim()) throw usageError('--source-url is empty', 'give the Git URL of the sources');
+  if (!argv['output-image']?.trim()) throw usageError('--output-image is empty', 'give the image to push');
+  if (argv['build-timeout'] !== undefined) validateDuration('--build-timeout', argv['build-timeout']);
+  const timeoutMs = validateDuration('--timeout', argv.timeout);
+  const label = `Build ${namespace}/${name}`;
+  await requireShipwright(kube);
+
+  const strategy = await readStrategy(kube, target);
+  const cache = strategy ? cacheVolumesOf(strategy, refLabel(target)) : { volumes: [], ready: false, profile: '' };
+  const pvc = await call(`get PersistentVolumeClaim ${namespace}/${pvcName}`, () => kube.core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace })).catch((err) => {
+    if (err instanceof CliError && err.exitCode === ExitCode.notFound) return undefined;
+    throw err;
+  });
+  const req: BuildRequest = {
+    name, namespace, strategy: target, pvc: pvcName, cacheVolumes: cache.volumes,
+    sourceUrl: argv['source-url'], revision: argv['source-revision'], contextDir: argv['context-dir'], cloneSecret: argv['clone-secret'],
+    outputImage: argv['output-image'], outputInsecure: argv['output-insecure'], pushSecret: argv['push-secret'],
+    params: parseParams(argv.param), env: strategy ? profileEnvMissing(strategy, refLabel(target)) : {},
+    labels: parseLabels('--label', argv.label), timeout: argv['build-timeout'],
+  };
+  const desired = desiredBuild(req);
+  const problems = preflightBuild(desired, strategy, { exists: Boolean(pvc), terminating: Boolean(pvc?.metadata?.deletionTimestamp), name: pvcName });
+  if (problems.length) {
+    throw new CliError(`${label} would not work: ${problems.map((p) => `${p.reason}: ${p.message}`).join('; ')}`, {
+      exitCode: problems.some((p) => /NotFound/.test(p.reason)) ? ExitCode.notFound : ExitCode.usage,
+      hint: problems.map((p) => p.fix).join('; '),
+    });
+  }
+
+  const existing = (await kube.custom.getNamespacedCustomObject({ ...buildsApi(namespace), name }).catch((err) => {
+    if (statusOf(err).code === 404) return undefined;
+    return call(`get ${label}`, () => Promise.reject(err));
+  })) as BuildObject | undefined;
+
+  let action: CreateBuildResult['action'];
+  if (!existing) {
+    await call(`create ${label}`, () => kube.custom.createNamespacedCustomObject({ ...buildsApi(namespace), body: desired }));
+    action = 'created';
+  } else {
+    if (!isManaged(existing)) throw conflictError(`${label} already exists and was not made by shipwright-cache`, 'pass another --build name, or delete it');
+    if (buildSpecDiffers(existing, desired)) {
+      await call(`update ${label}`, () =>
+        kube.custom.replaceNamespacedCustomObject({ ...buildsApi(namespace), name, body: { ...desired, metadata: { ...desired.metadata, resourceVersion: existing.metadata.resourceVersion } } }),
+      );
+      action = 'updated';
+    } else if (existing.status?.registered === 'False') {
+      // Shipwright does not re-check a Build when its strategy changes: a Build that failed
+      // registration before the strategy was patched stays failed. Re-create it (it is ours).
+      progress('create-build', `${label} was registered False (${existing.status.reason}) before; re-creating it so the controller checks it again`);
+      await call(`delete ${label}`, () => kube.custom.deleteNamespacedCustomObject({ ...buildsApi(namespace), name }));
+      await poll(`${label} to be deleted`, 30_000, async () => ((await kube.custom.getNamespacedCustomObject({ ...buildsApi(namespace), name }).catch(() => undefined)) ? undefined : true), { intervalMs: 250 });
+      await call(`create ${label}`, () => kube.custom.createNamespacedCustomObject({ ...buildsApi(namespace), body: desired }));
+      action = 'recreated';
+    } else action = 'unchanged';
+  }
+
+  const base: CreateBuildResult = {
+    name, namespace, action, strategy: { kind: target.kind, name: target.name }, cacheVolumes: cache.volumes, pvc: pvcName,
+    message: `${action === 'unchanged' ? `${label} already as requested; nothing changed` : `${action} ${label}`} (${refLabel(target)}, cache volume ${cache.volumes.join(', ')} -> PVC ${pvcName})`,
+  };
+  if (!argv.wait) return base;
+  progress('create-build', `waiting up to ${argv.timeout} for Shipwright to register ${label}`);
+  const status = await poll(`${label} to be registered by the Shipwright controller`, timeoutMs, async () => {
+    const b = (await call(`get ${label}`, () => kube.custom.getNamespacedCustomObject({ ...buildsApi(namespace), name }))) as BuildObject;
+    return b.status?.registered === 'True' || b.status?.registered === 'False' ? b.status : undefined;
+  }).catch((err) => {
+    if (err instanceof CliError && err.exitCode === ExitCode.timeout) {
+      throw new CliError(`${label} was not registered within ${argv.timeout}: is the Shipwright build controller running?`, {
+        exitCode: ExitCode.timeout,
+        hint: 'kubectl -n shipwright-build get deploy,pods; or pass --no-wait',
+      });
+    }
+    throw err;
+  });
+  if (status.registered !== 'True') {
+    throw new CliError(`${label} is not registered: ${status.reason}: ${status.message}`, { exitCode: ExitCode.failed, hint: 'fix the strategy or the Build as the reason says, then run create-build again' });
+  }
+  return { ...base, registered: status.registered, reason: status.reason, message: `${base.message}; registered (${status.reason})` };
+}

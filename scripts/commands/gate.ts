@@ -15,19 +15,19 @@ import {
   type GateMetric,
   type GateOptions,
 } from '../lib/gate.js';
-import { emit, progress, type OutputFormat } from '../lib/log.js';
+import type { GlobalArgs } from '../lib/common-options.js';
+import { emit, progress, setQuiet } from '../lib/log.js';
 import { readRecord } from '../lib/record-io.js';
 import { verdictLine } from '../lib/report.js';
 import { tektonResults, type TektonResults } from '../lib/tekton-results.js';
 
 /** The options `gate` and `report` share. */
-export interface GateArgs {
+export interface GateArgs extends GlobalArgs {
   record: string;
   'min-speedup': string;
   metric: GateMetric;
   'min-warm-runs': string;
   'require-cache-hits': boolean;
-  output: OutputFormat;
 }
 
 /** Adds the record and gate options to a command (also used by `report`). */
@@ -72,15 +72,16 @@ interface GateCommandArgs extends GateArgs {
   'results-dir'?: string;
 }
 
-export const gateCommand: CommandModule<object, GateCommandArgs> = {
+export const gateCommand: CommandModule<GlobalArgs, GateCommandArgs> = {
   command: 'gate',
   describe: 'Pass or fail on the cold vs warm speedup of a run record (exit 0 pass, 1 fail, 2 bad input)',
-  builder: (y) =>
+  builder: (y: Argv<GlobalArgs>) =>
     withGateOptions(y).option('results-dir', {
       type: 'string',
       describe: 'Write the Tekton results (passed, speedup, cold-seconds, warm-seconds, metric, reason, summary) into this directory',
     }) as unknown as Argv<GateCommandArgs>,
   handler: async (argv) => {
+    setQuiet(argv.quiet);
     const opts = gateOptionsFrom(argv);
     const record = await readRecord(argv.record);
     progress('gate', `${argv.record}: ${record.runs.length} run(s) of ${record.namespace}/${record.build}`);

@@ -3,9 +3,10 @@
 // the exit code is 0 whatever the verdict (use `gate` for that).
 import { dirname, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import type { GlobalArgs } from '../lib/common-options.js';
 import { usageError } from '../lib/errors.js';
 import { evaluateGate } from '../lib/gate.js';
-import { emit, progress } from '../lib/log.js';
+import { emit, progress, setQuiet } from '../lib/log.js';
 import { readRecord, writeFileAtomic } from '../lib/record-io.js';
 import { renderJson, renderMarkdown, renderTable } from '../lib/report.js';
 import { renderSvg } from '../lib/report-svg.js';
@@ -22,15 +23,16 @@ export interface ReportFiles {
   svg: string;
 }
 
-export const reportCommand: CommandModule<object, ReportArgs> = {
+export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
   command: 'report',
   describe: 'Print a run record as a table and write report.md, report.json and report.svg',
-  builder: (y) =>
+  builder: (y: Argv<GlobalArgs>) =>
     withGateOptions(y).option('out-dir', {
       type: 'string',
       describe: 'Directory for the report files (default: the directory of the record)',
     }) as unknown as Argv<ReportArgs>,
   handler: async (argv) => {
+    setQuiet(argv.quiet);
     const opts = gateOptionsFrom(argv);
     const record = await readRecord(argv.record);
     const gate = evaluateGate(record, opts);

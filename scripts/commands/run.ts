@@ -1,9 +1,157 @@
-// PLACEHOLDER: being written.
-import type { CommandModule } from 'yargs';
-export const runCommand: CommandModule = {
+// run: successive BuildRuns of one Build, measured, into a JSON record.
+import type { Argv, CommandModule } from 'yargs';
+import { existsSync } from 'node:fs';
+import { call, connect, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, type Kube } from '../lib/kube.js';
+import { emit, progress, setQuiet } from '../lib/log.js';
+import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
+import { validateDuration, validateLabelName, validateName } from '../lib/validate.js';
+import { CliError, ExitCode, notFoundError, usageError } from '../lib/errors.js';
+import { readStrategy, type StrategyRef } from '../lib/strategies.js';
+import { detectProfile } from '../lib/profiles.js';
+import { readRecord, writeRecord } from '../lib/record-io.js';
+import { RECORD_SCHEMA_VERSION, type RunKind, type RunRecord } from '../lib/record.js';
+import { cancelBuildRun, newRunId, runOnce, LABEL_RUN_ID } from '../lib/buildruns.js';
+import { DEFAULT_RESET_IMAGE, resetCache } from '../lib/cache-reset.js';
+import type { BuildObject } from '../lib/build.js';
+import type { StrategyKind } from '../lib/strategy-types.js';
+
+export interface RunArgs extends GlobalArgs, NamespaceArgs {
+  build: string;
+  runs: number;
+  cold: boolean;
+  baseline: number;
+  record: string;
+  resume: boolean;
+  'reset-image': string;
+  timeout: string;
+}
+
+export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
   command: 'run',
-  describe: 'not implemented yet',
-  handler: () => {
-    throw new Error('run: not implemented yet');
+  describe: 'Run BuildRuns of a Build one after another (cold, then warm), measure each, and write a JSON record',
+  builder: (y: Argv<GlobalArgs>) =>
+    withTimeout(withNamespace(y), '30m', 'each BuildRun')
+      .option('build', { alias: 'b', type: 'string', default: 'shipwright-cache', describe: 'Build name' })
+      .option('runs', { type: 'number', default: 3, describe: 'Cached runs: the first is cold, the rest warm (at least 2)' })
+      .option('cold', { type: 'boolean', default: false, describe: 'Empty the cache volume before the first run, so it is truly cold' })
+      .option('baseline', { type: 'number', default: 0, describe: "Also run N uncached BuildRuns (cache volume left to the strategy's emptyDir) for an A/B comparison" })
+      .option('record', { type: 'string', default: 'shipwright-cache-record.json', describe: 'Where to write the JSON record' })
+      .option('resume', { type: 'boolean', default: false, describe: 'Continue an interrupted record instead of starting over' })
+      .option('reset-image', { type: 'string', default: DEFAULT_RESET_IMAGE, describe: 'Image with sh and find for --cold' }) as unknown as Argv<RunArgs>,
+  handler: async (argv) => {
+    setQuiet(argv.quiet);
+    const record = await runSequence(connect(), argv);
+    const failed = record.runs.filter((r) => r.outcome !== 'Succeeded');
+    const text = [
+      `recorded ${record.runs.length} BuildRuns of Build ${record.namespace}/${record.build} in ${argv.record}`,
+      ...record.runs.map((r) => `  #${r.index + 1} ${r.kind.padEnd(8)} ${r.buildRunName}: ${r.outcome}, total ${r.totalSeconds?.toFixed(1) ?? '?'}s, build ${r.phases.build?.toFixed(1) ?? '?'}s${r.cacheHits !== null ? `, cache hits ${r.cacheHits}` : ''}`),
+      `next: shipwright-cache gate --record ${argv.record}`,
+    ].join('\n');
+    emit(argv.output, record, text);
+    if (failed.length) process.exitCode = ExitCode.failed;
   },
 };
+
+const buildApi = (namespace: string) => ({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'builds', namespace });
+
+export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalArgs>): Promise<RunRecord> {
+  const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
+  const buildName = validateName('--build', argv.build);
+  if (!Number.isInteger(argv.runs) || argv.runs < 2) throw usageError(`--runs ${argv.runs} is too few`, 'use at least 2: one cold run and one warm run');
+  if (!Number.isInteger(argv.baseline) || argv.baseline < 0) throw usageError(`--baseline ${argv.baseline} is not a count`, 'use 0 or more');
+  const timeoutMs = validateDuration('--timeout', argv.timeout);
+  await requireShipwright(kube);
+
+  const label = `Build ${namespace}/${buildName}`;
+  const build = (await kube.custom.getNamespacedCustomObject({ ...buildApi(namespace), name: buildName }).catch((err) => {
+    if (statusOf(err).code === 404) throw notFoundError(`${label} does not exist`, "create it with 'shipwright-cache create-build'");
+    return call(`get ${label}`, () => Promise.reject(err));
+  })) as BuildObject;
+  if (build.status?.registered === 'False') {
+    throw new CliError(`${label} is not registered: ${build.status.reason}: ${build.status.message}`, { exitCode: ExitCode.failed, hint: "fix it and run 'shipwright-cache create-build' again" });
+  }
+  const pvcVolumes = (build.spec.volumes ?? []).filter((v) => (v as { persistentVolumeClaim?: unknown }).persistentVolumeClaim);
+  if (pvcVolumes.length === 0) {
+    throw usageError(`${label} mounts no PersistentVolumeClaim; nothing would be cached`, "create it with 'shipwright-cache create-build'");
+  }
+  const pvc = (pvcVolumes[0].persistentVolumeClaim as { claimName: string }).claimName;
+  const sref = build.spec.strategy as { name: string; kind?: StrategyKind };
+  const strategyRef: StrategyRef = { kind: sref.kind ?? 'ClusterBuildStrategy', name: sref.name, namespace: sref.kind === 'BuildStrategy' ? namespace : undefined };
+  const strategy = await readStrategy(kube, strategyRef);
+  const profile = strategy ? detectProfile(strategy.spec)?.profile : undefined;
+  const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace }).catch(() => undefined);
+
+  let record: RunRecord;
+  let runId = newRunId();
+  if (argv.resume && existsSync(argv.record)) {
+    record = await readRecord(argv.record);
+    if (record.build !== buildName || record.namespace !== namespace) throw usageError(`--resume: ${argv.record} records Build ${record.namespace}/${record.build}, not ${namespace}/${buildName}`, 'pass the matching --record, or drop --resume');
+    progress('run', `resuming ${argv.record}: ${record.runs.length} runs already recorded`);
+  } else {
+    record = {
+      schemaVersion: RECORD_SCHEMA_VERSION,
+      tool: 'shipwright-cache',
+      createdAt: new Date().toISOString(),
+      namespace,
+      build: buildName,
+      strategy: { name: strategyRef.name, kind: strategyRef.kind, profile: profile?.id },
+      cache: { pvc, volume: pvcVolumes.map((v) => v.name).join(','), storageClass: claim?.spec?.storageClassName, accessModes: claim?.spec?.accessModes, size: String(claim?.spec?.resources?.requests?.storage ?? '') },
+      runs: [],
+    };
+  }
+  const plan: RunKind[] = ['cold', ...Array<RunKind>(argv.runs - 1).fill('warm'), ...Array<RunKind>(argv.baseline).fill('baseline')];
+  if (record.runs.length >= plan.length) {
+    progress('run', `${argv.record} already holds all ${plan.length} runs; nothing to do`);
+    return record;
+  }
+  // A resumed sequence whose cold run did not complete starts clean.
+  if (record.runs.length > 0 && record.runs[0].outcome !== 'Succeeded') record.runs = [];
+
+  const abort = new AbortController();
+  let current: string | undefined;
+  const onInterrupt = () => abort.abort();
+  process.on('shipwright-cache:interrupt' as never, onInterrupt);
+  try {
+    if (record.runs.length === 0) {
+      if (argv.cold) {
+        await resetCache(kube, namespace, pvc, argv['reset-image'], runId);
+      } else if (claim?.status?.phase === 'Bound') {
+        progress('run', `warning: PersistentVolumeClaim ${namespace}/${pvc} is already bound and may hold a warm cache; the first run may not be cold (pass --cold)`);
+      }
+    }
+    for (let i = record.runs.length; i < plan.length; i++) {
+      const kind = plan[i];
+      const entry = await runOnce(kube, {
+        namespace, build: buildName, runId, index: i, kind, timeoutMs, profile, signal: abort.signal,
+        emptyDirVolumes: kind === 'baseline' ? pvcVolumes.map((v) => v.name) : undefined,
+        onCreated: (n) => (current = n),
+      });
+      if (i === 0 && argv.cold) entry.cacheReset = true;
+      current = undefined;
+      record.runs.push(entry);
+      record.updatedAt = new Date().toISOString();
+      await writeRecord(argv.record, record);
+      if (entry.outcome !== 'Succeeded' && kind !== 'baseline') {
+        progress('run', `stopping: ${entry.buildRunName} ${entry.outcome} (${entry.reason}: ${entry.message ?? ''})`);
+        break;
+      }
+    }
+  } catch (err) {
+    if (err instanceof CliError && err.exitCode === ExitCode.interrupted) {
+      if (current) await cancelBuildRun(kube, namespace, current);
+      record.interrupted = true;
+      record.updatedAt = new Date().toISOString();
+      await writeRecord(argv.record, record);
+      throw new CliError(`interrupted; ${record.runs.length} runs kept in ${argv.record}`, {
+        exitCode: ExitCode.interrupted,
+        hint: `continue with --resume; the BuildRuns it made carry the label ${LABEL_RUN_ID}=${runId} (kubectl delete buildrun -l ${LABEL_RUN_ID}=${runId})`,
+      });
+    }
+    throw err;
+  } finally {
+    process.off('shipwright-cache:interrupt' as never, onInterrupt);
+  }
+  record.interrupted = undefined;
+  await writeRecord(argv.record, record);
+  return record;
+}

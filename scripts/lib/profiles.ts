@@ -30,6 +30,8 @@ export interface CacheProfile {
   storageDriverParam?: string;
   /** Set when the tool keeps no cache on local disk that a volume could keep. */
   refusal?: string;
+  /** How the tool's log shows cache use: one match per cache hit, one per cacheable step. */
+  log?: { hit: RegExp; step: RegExp };
 }
 
 /** Name of the volume added where a strategy declares none at a cache location. */
@@ -70,6 +72,8 @@ export const PROFILES: readonly CacheProfile[] = [
     locations: [
       { what: 'buildkitd state: layer and RUN --mount=type=cache caches', kind: 'layers', mountPath: '/home/user/.local/share/buildkit', subPath: 'buildkit' },
     ],
+    // buildctl plain progress: "#7 [3/5] RUN make" ... "#7 CACHED".
+    log: { hit: /^#\d+ CACHED$/gm, step: /^#\d+ \[[^\]]*\d+\/\d+\] (?!FROM\b)/gm },
   },
   {
     id: 'buildpacks',
@@ -99,6 +103,8 @@ export const PROFILES: readonly CacheProfile[] = [
     ],
     env: { BUILDAH_LAYERS: 'true' },
     storageDriverParam: 'storage-driver',
+    // buildah bud: "STEP 3/5: RUN npm ci" then, on a hit, "--> Using cache 3f2a...".
+    log: { hit: /^--> Using cache [0-9a-f]+/gm, step: /^STEP \d+\/\d+: (?!FROM\b)/gm },
   },
 ];
 

@@ -8,8 +8,10 @@ import { MAX_NAME_CHARS, PHASE_ORDER, oneLine, recordSubtitle, truncateMiddle, v
 /** Chart width in px; the height follows from the number of runs. */
 export const SVG_WIDTH = 800;
 
-/** Average width of a character at 12px, to fit labels into the space left. */
-const CHAR_WIDTH = 6.8;
+/** Average character width as a share of the font size (wide sans fonts such as DejaVu Sans), to fit labels into their space. */
+const CHAR_EM = 0.6;
+/** How many characters of `fontSize` px text fit into `width` px. */
+const fitChars = (width: number, fontSize: number, bold = false): number => Math.floor(width / (fontSize * CHAR_EM * (bold ? 1.08 : 1)));
 const FONT = 'system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif';
 const TEXT = '#1f2328';
 const MUTED = '#59636e';
@@ -34,11 +36,7 @@ const LAYOUT = {
   barHeight: 18,
   titleY: 30,
   subtitleY: 52,
-  headlineY: 74,
-  legendY: 98,
-  firstRowY: 122,
-  /** Characters per footer line at 12px. */
-  wrapChars: 118,
+  lineHeight: 17,
   maxFooterLines: 4,
 };
 
@@ -125,17 +123,24 @@ function title(gate: GateResult): string {
   return `${verdict}: build cache speedup ${formatSpeedup(gate.speedup, gate.minSpeedup)} ${relation} ${gate.minSpeedup}x (${metricLabel(gate.metric)})`;
 }
 
-function legend(y: number, showLimit: boolean): string {
+/** Dashed marker line with a white halo, visible on every segment colour. */
+function limitMarker(x: number, y1: number, y2: number): string {
+  const coords = `x1="${px(x)}" y1="${px(y1)}" x2="${px(x)}" y2="${px(y2)}"`;
+  return `<line ${coords} stroke="#ffffff" stroke-width="4"/><line ${coords} stroke="${TEXT}" stroke-width="2" stroke-dasharray="3 2"/>`;
+}
+
+/** Phase colours, then the pass-limit marker when `limitLabel` is given. */
+function legend(y: number, limitLabel: string | null): string {
   const items: string[] = [];
   let x = LAYOUT.margin;
   for (const seg of Object.values(SEGMENTS)) {
     items.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" rx="2" fill="${seg.fill}"/>`);
     items.push(text(x + 17, y, seg.label, { 'font-size': 12, fill: TEXT }));
-    x += 17 + seg.label.length * 7 + 18;
+    x += 17 + seg.label.length * 12 * CHAR_EM + 16;
   }
-  if (showLimit) {
-    items.push(`<line x1="${x}" y1="${y - 12}" x2="${x}" y2="${y + 3}" stroke="${FAIL_COLOUR}" stroke-width="2" stroke-dasharray="3 2"/>`);
-    items.push(text(x + 7, y, 'pass limit for a warm run (cold ÷ threshold)', { 'font-size': 12, fill: TEXT }));
+  if (limitLabel) {
+    items.push(limitMarker(x + 2, y - 12, y + 3));
+    items.push(text(x + 9, y, limitLabel, { 'font-size': 12, fill: TEXT }));
   }
   return `<g>${items.join('')}</g>`;
 }
@@ -147,7 +152,12 @@ function legend(y: number, showLimit: boolean): string {
  */
 export function renderSvg(record: RunRecord, gate: GateResult): string {
   const runs = [...record.runs].sort((a, b) => a.index - b.index);
-  const { margin, plotLeft, plotRight, rowHeight, barHeight, firstRowY } = LAYOUT;
+  const { margin, plotLeft, plotRight, rowHeight, barHeight, lineHeight } = LAYOUT;
+  const lineChars = fitChars(SVG_WIDTH - 2 * margin, 12);
+  const subtitle = wrapText(recordSubtitle(record), lineChars, 2);
+  const headlineY = LAYOUT.subtitleY + subtitle.length * lineHeight + 6;
+  const legendY = headlineY + 24;
+  const firstRowY = legendY + 24;
   const limit = gate.coldSeconds === null ? null : gate.coldSeconds / gate.minSpeedup;
 
   /** Where, in seconds from the bar's start, the warm run's metric must end to pass; null when not drawable. */
@@ -165,12 +175,10 @@ export function renderSvg(record: RunRecord, gate: GateResult): string {
 
   const rowsBottom = firstRowY + runs.length * rowHeight;
   const axisY = rowsBottom + 4;
-  const footer = [
-    ...(gate.passed ? [] : wrapText(`Why: ${gate.reason}`, LAYOUT.wrapChars, LAYOUT.maxFooterLines)),
-    ...footerFacts(gate),
-  ];
+  const why = gate.passed ? [] : wrapText(`Why: ${gate.reason}`, lineChars, LAYOUT.maxFooterLines);
+  const footer = [...why, ...footerFacts(gate)];
   const footerY = axisY + 52;
-  const height = footerY + footer.length * 18 + margin;
+  const height = footerY + footer.length * lineHeight + margin;
   const verdictColour = gate.passed ? PASS_COLOUR : FAIL_COLOUR;
 
   const parts: string[] = [];
@@ -180,9 +188,9 @@ export function renderSvg(record: RunRecord, gate: GateResult): string {
     `<desc id="chart-desc">${escapeXml(`${recordSubtitle(record)}. ${verdictLine(gate)}`)}</desc>`,
     `<rect x="0" y="0" width="${SVG_WIDTH}" height="${height}" fill="#ffffff"/>`,
     text(margin, LAYOUT.titleY, title(gate), { 'font-size': 18, 'font-weight': 700, fill: verdictColour }),
-    text(margin, LAYOUT.subtitleY, truncateMiddle(recordSubtitle(record), 120), { 'font-size': 12, fill: MUTED }),
-    text(margin, LAYOUT.headlineY, headline(gate), { 'font-size': 13, fill: TEXT }),
-    legend(LAYOUT.legendY, runs.some((r) => limitAt(r) !== null)),
+    ...subtitle.map((line, i) => text(margin, LAYOUT.subtitleY + i * lineHeight, line, { 'font-size': 12, fill: MUTED })),
+    text(margin, headlineY, headline(gate), { 'font-size': 13, fill: TEXT }),
+    legend(legendY, runs.some((r) => limitAt(r) !== null) ? `warm ${metricLabel(gate.metric)} pass limit (cold ÷ ${gate.minSpeedup})` : null),
   );
 
   // Grid and axis.
@@ -198,7 +206,7 @@ export function renderSvg(record: RunRecord, gate: GateResult): string {
 
   runs.forEach((run, i) => parts.push(renderRow(run, firstRowY + i * rowHeight, barHeight, scale, limitAt(run), gate)));
 
-  footer.forEach((line, i) => parts.push(text(margin, footerY + i * 18, line, { 'font-size': 12, fill: i === 0 && !gate.passed ? FAIL_COLOUR : TEXT })));
+  footer.forEach((line, i) => parts.push(text(margin, footerY + i * lineHeight, line, { 'font-size': 12, fill: i < why.length ? FAIL_COLOUR : TEXT })));
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
@@ -250,8 +258,9 @@ function renderRow(
     `<rect x="${margin}" y="${barY}" width="70" height="${barHeight}" rx="9" fill="${badge.fill}" stroke="#2d333b" stroke-width="1"${badge.dash ? ` stroke-dasharray="${badge.dash}"` : ''}/>`,
   );
   out.push(text(margin + 35, mid - 0.5, kindText, { 'font-size': 11, 'font-weight': 600, fill: badge.ink, 'text-anchor': 'middle' }));
-  const name = `#${run.index} ${truncateMiddle(oneLine(run.buildRunName), Math.min(MAX_NAME_CHARS, 26))}`;
-  out.push(text(margin + 78, mid, name, { 'font-size': 12, fill: TEXT, 'font-weight': usedAsCold ? 700 : 400 }));
+  const prefix = `#${run.index} `;
+  const nameChars = Math.min(MAX_NAME_CHARS, fitChars(plotLeft - 8 - (margin + 78), 12, usedAsCold) - prefix.length);
+  out.push(text(margin + 78, mid, prefix + truncateMiddle(oneLine(run.buildRunName), nameChars), { 'font-size': 12, fill: TEXT, 'font-weight': usedAsCold ? 700 : 400 }));
 
   let x = plotLeft;
   for (const seg of segments) {
@@ -261,17 +270,19 @@ function renderRow(
     if (w >= 34) out.push(text(x + w / 2, mid - 0.5, seg.seconds.toFixed(1), { 'font-size': 10.5, fill: style.ink, 'text-anchor': 'middle' }));
     x += w;
   }
+  let labelX = x + 6;
   if (limitSeconds !== null) {
     const lx = plotLeft + scale(limitSeconds);
-    out.push(`<line x1="${px(lx)}" y1="${barY - 3}" x2="${px(lx)}" y2="${barY + barHeight + 3}" stroke="${FAIL_COLOUR}" stroke-width="2" stroke-dasharray="3 2"/>`);
+    out.push(limitMarker(lx, barY - 3, barY + barHeight + 3));
+    if (lx >= x - 2) labelX = Math.max(labelX, lx + 8);
   }
   const failed = run.outcome !== 'Succeeded';
   const shownSeconds = run.totalSeconds ?? (segments.length ? barSeconds(run) : null);
   const end = [shownSeconds === null ? 'no timing' : formatSeconds(shownSeconds), failed ? `${run.outcome}${run.reason ? `: ${run.reason}` : ''}` : '']
     .filter(Boolean)
     .join(' · ');
-  const room = Math.max(8, Math.floor((SVG_WIDTH - LAYOUT.margin - (x + 6)) / CHAR_WIDTH));
-  out.push(text(x + 6, mid, truncateMiddle(oneLine(end), room), { 'font-size': 12, fill: failed ? FAIL_COLOUR : TEXT, 'font-weight': failed ? 700 : 400 }));
+  const room = Math.max(8, fitChars(SVG_WIDTH - LAYOUT.margin - labelX, 12, failed));
+  out.push(text(labelX, mid, truncateMiddle(oneLine(end), room), { 'font-size': 12, fill: failed ? FAIL_COLOUR : TEXT, 'font-weight': failed ? 700 : 400 }));
   out.push('</g>');
   return out.join('');
 }

@@ -100,7 +100,9 @@ export function summaryLines(gate: GateResult): [string, string][] {
   const coldHits = h.cold === null ? '' : `; cold run: ${plural(h.cold, 'hit')}`;
   lines.push([
     'Cache hits',
-    h.warmReporting === 0
+    gate.warmCount === 0
+      ? `no Succeeded warm run${coldHits}`
+      : h.warmReporting === 0
       ? `not reported by the warm runs' build logs${coldHits}`
       : `${h.warmWithHits} of ${h.warmReporting} warm runs hit the cache (${plural(h.warmHits, 'hit')})${coldHits}`,
   ]);
@@ -144,9 +146,14 @@ export function renderTable(record: RunRecord, gate: GateResult): string {
   return out.join('\n') + '\n';
 }
 
-/** Escapes text for a Markdown paragraph or table cell: one line, Markdown/HTML punctuation backslash-escaped. */
+/**
+ * Escapes text for the middle of a Markdown line or a table cell: one line, with
+ * the characters that start emphasis, code, links, HTML, entities or cells
+ * backslash-escaped. (Line-start syntax such as `#` or `>` needs no escape: the
+ * report never starts a line with escaped text.)
+ */
 export function markdownText(text: string): string {
-  return oneLine(text).replace(/[\\`*_[\]<>|~&#]/g, (c) => `\\${c}`);
+  return oneLine(text).replace(/[\\`*_[\]<|~&]/g, (c) => `\\${c}`);
 }
 
 const mdRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
@@ -158,7 +165,7 @@ export function renderMarkdown(record: RunRecord, gate: GateResult): string {
   out.push(`# Build cache report: ${markdownText(`${record.namespace}/${record.build}`)}`, '');
   out.push(`**${gate.passed ? 'PASS' : 'FAIL'}**: ${markdownText(gate.reason)}`, '');
 
-  out.push('## Summary', '', mdRow(['', '']), mdRow(['---', '---']));
+  out.push('## Summary', '', mdRow(['Item', 'Value']), mdRow(['---', '---']));
   for (const [name, value] of summaryLines(gate).filter(([name]) => name !== 'Verdict')) out.push(mdRow([name, markdownText(value)]));
   out.push('');
 
