@@ -59,7 +59,7 @@ main() {
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   echo "== typecheck"
-  if npx tsc -p tsconfig.json --noEmit; then echo "typecheck ok"; else echo "!! typecheck failed"; FAILED=$((FAILED + 1)); fi
+  if npx tsc -p tsconfig.test.json; then echo "typecheck ok"; else echo "!! typecheck failed"; FAILED=$((FAILED + 1)); fi
   if [[ "${what}" == unit || "${what}" == all ]]; then run_suite unit tests/unit; fi
   if [[ "${what}" == integration || "${what}" == all ]]; then
     start_test_cluster

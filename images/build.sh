@@ -16,12 +16,18 @@
 # suite + variant + mirror + package list. The mirror comes from the machine's apt sources.
 #
 # Environment: SWC_CACHE_DIR, SWC_APT_MIRROR / SWC_APT_SECURITY_MIRROR (override the apt
-# sources), SWC_BUILDAH_DRIVER (overlay | vfs; default overlay), SWC_IMAGE_REGISTRY.
+# sources), SWC_BUILDAH_DRIVER (overlay | vfs; default overlay), SWC_IMAGE_REGISTRY,
+# SOURCE_DATE_EPOCH (image timestamp; default 2023-06-10, so rebuilds of the same input, e.g.
+# pause, shell, debian-base from the same base tarball, give the same digest).
 set -euo pipefail
 
 # shellcheck source=images/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# Image "created" time and the mtime of every file in the layer a commit adds (buildah
+# commit --timestamp; lower layers are reused as they are): fixed, so an unchanged input gives
+# the same digest. 2023-06-10, the bookworm release. SOURCE_DATE_EPOCH overrides it.
+SWC_IMAGE_EPOCH=1686355200
 # Bump when the debootstrap recipe below changes in a way the cache key does not see.
 SWC_BASE_RECIPE=2
 
@@ -31,7 +37,7 @@ PRINT_ONLY=0
 CHROOT_MOUNTS=()
 CHROOT_ROOT=""
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 # ---------------------------------------------------------------------------------------
 # chroot helpers: proc, a tmpfs /dev with the usual nodes, the host's resolv.conf/hosts
@@ -234,11 +240,10 @@ run_fragment() {
 }
 
 build_image() {
-  local name="$1" from tag ref archive c mnt start from_archive pkgroot v desc
+  local name="$1" from ref archive c mnt start from_archive pkgroot v desc
   local -a cfg
   start=${SECONDS}
   from="$(swc_image_conf "${name}" IMAGE_FROM)"
-  tag="$(swc_image_tag "${name}")"
   ref="$(swc_image_ref "${name}")"
   archive="$(swc_image_archive "${name}")"
   pkgroot="${WORK}/pkgroot-${name}"
@@ -296,17 +301,19 @@ build_image() {
   swc_buildah umount "${c}" >/dev/null
 
   rm -f "${archive}.tmp"
-  swc_buildah commit --quiet --format oci --rm "${c}" "oci-archive:${archive}.tmp:${ref}" >/dev/null
+  swc_buildah commit --quiet --format oci --timestamp "${SOURCE_DATE_EPOCH:-${SWC_IMAGE_EPOCH}}" --rm "${c}" "oci-archive:${archive}.tmp:${ref}" >/dev/null
   mv "${archive}.tmp" "${archive}"
   rm -rf --one-file-system "${pkgroot}"
   prune_old "${name}"
   swc_log "built ${name} in $((SECONDS - start))s: $(du -h "${archive}" | cut -f1) ${archive}"
 }
 
-# prune_old NAME: keep the newest 3 archives of NAME.
+# prune_old NAME: keeps the newest 3 archives of NAME (older definitions) and 2 base tarballs.
 prune_old() {
   local f
-  while IFS= read -r f; do rm -f "${f}"; done < <(ls -1t "${SWC_IMAGE_CACHE}/$1"-????????????.tar 2>/dev/null | tail -n +4)
+  while IFS= read -r f; do rm -f "${f}"; done < <(
+    find "${SWC_IMAGE_CACHE}" -maxdepth 1 -name "$1-????????????.tar" -printf '%T@ %p\n' | sort -rn | tail -n +4 | cut -d' ' -f2-
+    find "${SWC_IMAGE_CACHE}/base" -maxdepth 1 -name 'debian-*.tar' -printf '%T@ %p\n' 2>/dev/null | sort -rn | tail -n +3 | cut -d' ' -f2-)
 }
 
 cleanup() {

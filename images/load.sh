@@ -21,7 +21,7 @@ REGISTRY=""
 CTR_NS=""
 CTR_ADDRESS="/run/containerd/containerd.sock"
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 # push_registry NAME TAG ARCHIVE DIGEST: prints pushed|present.
 push_registry() {

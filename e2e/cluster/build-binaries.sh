@@ -6,7 +6,8 @@
 # Usage: e2e/cluster/build-binaries.sh [control-plane|all|kubectl]
 #   control-plane: etcd, kube-apiserver, kube-controller-manager, kubectl
 #                  (what up.sh --mode control-plane and the integration tests need)
-#   all:           also kube-scheduler, kubelet, kube-proxy
+#   all:           also kube-scheduler, kubelet, kube-proxy, and
+#                  local-path-provisioner (full mode's default StorageClass), crictl
 #   kubectl:       kubectl only
 # Environment:
 #   K8S_VERSION   (default 1.36.3)   ETCD_VERSION (default 3.6.16)
@@ -94,6 +95,28 @@ build_etcd() {
   log "etcd built in $(( $(date +%s) - t0 )) s"
 }
 
+# local-path-provisioner has no replace directives, so plain `go install` works.
+build_local_path() {
+  if [[ -x "${LOCAL_PATH_BIN_DIR}/local-path-provisioner" ]]; then log "local-path-provisioner v${LOCAL_PATH_VERSION} cached in ${LOCAL_PATH_BIN_DIR}"; return; fi
+  log "local-path-provisioner v${LOCAL_PATH_VERSION}: building"
+  local t0; t0=$(date +%s)
+  mkdir -p "${LOCAL_PATH_BIN_DIR}"
+  GOBIN="${LOCAL_PATH_BIN_DIR}" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" \
+    "github.com/rancher/local-path-provisioner@v${LOCAL_PATH_VERSION}"
+  log "local-path-provisioner built in $(( $(date +%s) - t0 )) s"
+}
+
+# crictl (cri-tools) has no replace directives either.
+build_crictl() {
+  if [[ -x "${CRICTL_BIN_DIR}/crictl" ]]; then log "crictl v${CRICTL_VERSION} cached in ${CRICTL_BIN_DIR}"; return; fi
+  log "crictl v${CRICTL_VERSION}: building"
+  local t0; t0=$(date +%s)
+  mkdir -p "${CRICTL_BIN_DIR}"
+  GOBIN="${CRICTL_BIN_DIR}" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/cri-tools/cmd/crictl@v${CRICTL_VERSION}"
+  log "crictl built in $(( $(date +%s) - t0 )) s"
+}
+
 main() {
   local what="${1:-control-plane}"
   case "$what" in control-plane|all|kubectl) ;; *) echo "usage: $0 [control-plane|all|kubectl]" >&2; exit 2 ;; esac
@@ -105,7 +128,7 @@ main() {
   fi
   case "$what" in
     control-plane) build_etcd; build_k8s kube-apiserver kube-controller-manager kubectl ;;
-    all) build_etcd; build_k8s kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl ;;
+    all) build_etcd; build_k8s kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; build_local_path; build_crictl ;;
     kubectl) build_k8s kubectl ;;
   esac
 }

@@ -257,17 +257,26 @@ crd_without_conversion() {
   ' "$1"
 }
 
-# install_crds: server-side apply of every CRD (create or update), then wait
-# until all are Established.
+# install_crds: server-side apply of every CRD (create or update), all in
+# parallel (the apiserver is the bottleneck: sequential took ~5 s, parallel ~1 s),
+# then wait until all are Established.
 install_crds() {
-  local f name names=() t0; t0=$(now_ms)
+  local f name names=() pids=() t0 i rc=0 errdir; t0=$(now_ms)
+  errdir=$(mktemp -d)
   while read -r f; do
     name=$(crd_name "$f"); names+=("$name")
-    crd_without_conversion "$f" | api PATCH \
-      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=shipwright-cache-cluster&force=true" \
-      -H 'Content-Type: application/apply-patch+yaml' --data-binary @- >/dev/null \
-      || die "applying CRD ${name} from ${f} failed"
+    ( crd_without_conversion "$f" | api PATCH \
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=shipwright-cache-cluster&force=true" \
+        -H 'Content-Type: application/apply-patch+yaml' --data-binary @- >/dev/null 2>"${errdir}/${name}" ) &
+    pids+=($!)
   done < <(crd_files)
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[i]}"; then
+      rc=1; log "applying CRD ${names[i]} failed: $(head -c 600 "${errdir}/${names[i]}")"
+    fi
+  done
+  rm -rf "${errdir}"
+  (( rc == 0 )) || die "CRD installation failed"
   wait_for "CRDs Established" 60 - crds_established "${names[@]}"
   log "CRDs applied and Established (${#names[@]}: Shipwright v${SHIPWRIGHT_VERSION}, Tekton v${TEKTON_VERSION}, conversion None) in $(( $(now_ms) - t0 )) ms"
 }

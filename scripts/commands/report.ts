@@ -17,7 +17,7 @@ interface ReportArgs extends GateArgs {
 }
 
 /** The report files, by format. */
-export interface ReportFiles {
+interface ReportFiles {
   markdown: string;
   json: string;
   svg: string;

@@ -84,7 +84,7 @@ export interface BaselineComparison {
 
 export interface GateResult {
   passed: boolean;
-  /** One human line: why it passed or failed. */
+  /** One human line (no control characters): why it passed or failed. */
   reason: string;
   metric: GateMetric;
   minSpeedup: number;
@@ -189,7 +189,10 @@ const medianOrNull = (values: number[]): number | null => (values.length ? media
 
 const known = (values: (number | null)[]): number[] => values.filter((v): v is number => v !== null);
 
-const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
+/** Replaces control characters (newlines, terminal escapes) with spaces and trims: safe on one terminal or Markdown line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+}
 
 const OUTCOME_VERB: Record<RunOutcome, string> = {
   Succeeded: 'succeeded',
@@ -325,7 +328,7 @@ export function evaluateGate(record: RunRecord, opts: GateOptions): GateResult {
 
   return {
     passed: failure === null,
-    reason: failure ?? `${comparison} >= ${minSpeedup}x`,
+    reason: oneLine(failure ?? `${comparison} >= ${minSpeedup}x`),
     metric,
     minSpeedup,
     minWarmRuns,

@@ -27,8 +27,8 @@ const orNull = (check: Check): Check => (v) => v === null || check(v);
 class Problems {
   readonly list: string[] = [];
   add(path: string, expected: string, value: unknown): void {
-    const shown = typeof value === 'number' ? String(value) : JSON.stringify(value).slice(0, 40);
-    const got = value === undefined ? 'missing' : `got ${shown}`;
+    const shown = (): string => (typeof value === 'number' ? String(value) : JSON.stringify(value).slice(0, 40));
+    const got = value === undefined ? 'missing' : `got ${shown()}`;
     this.list.push(`${path} must be ${expected} (${got})`);
   }
   /** Checks obj[key]; an absent optional key is fine. */

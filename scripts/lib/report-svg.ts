@@ -1,9 +1,9 @@
 // A standalone SVG chart of a run record: one horizontal bar per run with its
 // phases stacked, a pass-limit marker on the warm runs, seconds axis, legend and
 // the verdict in the title. No external resources; all text is XML-escaped.
-import { formatSeconds, formatSpeedup, metricLabel, type GateResult } from './gate.js';
+import { formatSeconds, formatSpeedup, metricLabel, oneLine, type GateResult } from './gate.js';
 import type { RunEntry, RunKind, RunRecord } from './record.js';
-import { MAX_NAME_CHARS, PHASE_ORDER, oneLine, recordSubtitle, truncateMiddle, verdictLine } from './report.js';
+import { MAX_NAME_CHARS, PHASE_ORDER, recordSubtitle, truncateMiddle, verdictLine } from './report.js';
 
 /** Chart width in px; the height follows from the number of runs. */
 export const SVG_WIDTH = 800;
@@ -71,7 +71,7 @@ function text(x: number, y: number, content: string, attrs: Record<string, strin
 }
 
 /** A tick step of 1, 2 or 5 × 10^k giving at most ~6 ticks up to `max`. */
-export function niceStep(max: number): number {
+function niceStep(max: number): number {
   const rough = max / 6;
   const power = 10 ** Math.floor(Math.log10(rough));
   return ([1, 2, 5, 10].map((m) => m * power).find((step) => step >= rough) ?? 10 * power);
@@ -119,11 +119,12 @@ function headline(gate: GateResult): string {
 function title(gate: GateResult): string {
   const verdict = gate.passed ? 'PASS' : 'FAIL';
   if (gate.speedup === null) return `${verdict}: build cache gate, no speedup measured`;
-  const relation = gate.speedup >= gate.minSpeedup ? '≥' : '<';
-  return `${verdict}: build cache speedup ${formatSpeedup(gate.speedup, gate.minSpeedup)} ${relation} ${gate.minSpeedup}x (${metricLabel(gate.metric)})`;
+  const met = gate.speedup >= gate.minSpeedup;
+  const speedup = `${metricLabel(gate.metric)} speedup ${formatSpeedup(gate.speedup, gate.minSpeedup)} ${met ? '≥' : '<'} ${gate.minSpeedup}x`;
+  return `${verdict}: ${speedup}${!gate.passed && met ? ', another check failed' : ''}`;
 }
 
-/** Dashed marker line with a white halo, visible on every segment colour. */
+/** Dashed marker line with a white halo, visible on every segment colour: where a warm run's metric must end to pass. */
 function limitMarker(x: number, y1: number, y2: number): string {
   const coords = `x1="${px(x)}" y1="${px(y1)}" x2="${px(x)}" y2="${px(y2)}"`;
   return `<line ${coords} stroke="#ffffff" stroke-width="4"/><line ${coords} stroke="${TEXT}" stroke-width="2" stroke-dasharray="3 2"/>`;
@@ -140,7 +141,7 @@ function legend(y: number, limitLabel: string | null): string {
   }
   if (limitLabel) {
     items.push(limitMarker(x + 2, y - 12, y + 3));
-    items.push(text(x + 9, y, limitLabel, { 'font-size': 12, fill: TEXT }));
+    items.push(text(x + 9, y, truncateMiddle(limitLabel, fitChars(SVG_WIDTH - LAYOUT.margin - (x + 9), 12)), { 'font-size': 12, fill: TEXT }));
   }
   return `<g>${items.join('')}</g>`;
 }
@@ -187,10 +188,10 @@ export function renderSvg(record: RunRecord, gate: GateResult): string {
     `<title id="chart-title">${escapeXml(title(gate))}</title>`,
     `<desc id="chart-desc">${escapeXml(`${recordSubtitle(record)}. ${verdictLine(gate)}`)}</desc>`,
     `<rect x="0" y="0" width="${SVG_WIDTH}" height="${height}" fill="#ffffff"/>`,
-    text(margin, LAYOUT.titleY, title(gate), { 'font-size': 18, 'font-weight': 700, fill: verdictColour }),
+    text(margin, LAYOUT.titleY, truncateMiddle(title(gate), fitChars(SVG_WIDTH - 2 * margin, 18, true)), { 'font-size': 18, 'font-weight': 700, fill: verdictColour }),
     ...subtitle.map((line, i) => text(margin, LAYOUT.subtitleY + i * lineHeight, line, { 'font-size': 12, fill: MUTED })),
     text(margin, headlineY, headline(gate), { 'font-size': 13, fill: TEXT }),
-    legend(legendY, runs.some((r) => limitAt(r) !== null) ? `warm ${metricLabel(gate.metric)} pass limit (cold ÷ ${gate.minSpeedup})` : null),
+    legend(legendY, runs.some((r) => limitAt(r) !== null) ? `pass limit (cold ÷ ${gate.minSpeedup})` : null),
   );
 
   // Grid and axis.
@@ -278,11 +279,12 @@ function renderRow(
   }
   const failed = run.outcome !== 'Succeeded';
   const shownSeconds = run.totalSeconds ?? (segments.length ? barSeconds(run) : null);
-  const end = [shownSeconds === null ? 'no timing' : formatSeconds(shownSeconds), failed ? `${run.outcome}${run.reason ? `: ${run.reason}` : ''}` : '']
-    .filter(Boolean)
-    .join(' · ');
+  const seconds = shownSeconds === null ? 'no timing' : formatSeconds(shownSeconds);
+  // A failed run shows its reason when it fits, else just the outcome (the reason is in the tooltip and the footer).
+  const candidates = failed ? [`${seconds} · ${run.outcome}${run.reason ? `: ${oneLine(run.reason)}` : ''}`, `${seconds} · ${run.outcome}`] : [seconds];
   const room = Math.max(8, fitChars(SVG_WIDTH - LAYOUT.margin - labelX, 12, failed));
-  out.push(text(labelX, mid, truncateMiddle(oneLine(end), room), { 'font-size': 12, fill: failed ? FAIL_COLOUR : TEXT, 'font-weight': failed ? 700 : 400 }));
+  const end = candidates.find((c) => Array.from(c).length <= room) ?? candidates[candidates.length - 1];
+  out.push(text(labelX, mid, truncateMiddle(end, room), { 'font-size': 12, fill: failed ? FAIL_COLOUR : TEXT, 'font-weight': failed ? 700 : 400 }));
   out.push('</g>');
   return out.join('');
 }

@@ -1,7 +1,7 @@
 // Text renderers of a run record and its gate result: the terminal table, the
 // Markdown report and the machine JSON report. Pure functions of their inputs.
 // The SVG chart is in report-svg.ts, the Tekton results in tekton-results.ts.
-import { formatSeconds, formatSpeedup, metricLabel, type GateResult } from './gate.js';
+import { formatSeconds, formatSpeedup, metricLabel, oneLine, type GateResult } from './gate.js';
 import type { Phases, RunEntry, RunRecord } from './record.js';
 
 /** The phases in the order they happen in a BuildRun. */
@@ -13,11 +13,6 @@ export const MAX_NAME_CHARS = 40;
 /** The CLI's one-line verdict: `PASS: <reason>` or `FAIL: <reason>`. */
 export function verdictLine(gate: GateResult): string {
   return `${gate.passed ? 'PASS' : 'FAIL'}: ${gate.reason}`;
-}
-
-/** Replaces control characters (newlines, escape sequences) with spaces and trims: safe on one terminal or Markdown line. */
-export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/ {2,}/g, ' ').trim();
 }
 
 /** Shortens text to `max` characters (code points) by replacing its middle with `…`, keeping the distinctive suffix of generated names. */

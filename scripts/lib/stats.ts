@@ -7,7 +7,7 @@
 // bug in the caller, never a silent 0 or NaN in a report.
 
 /** Throws a RangeError unless `values` is a non-empty list of finite, non-negative numbers. */
-export function assertSamples(values: readonly number[], fn: string): void {
+function assertSamples(values: readonly number[], fn: string): void {
   if (values.length === 0) throw new RangeError(`${fn}: no samples (empty input)`);
   values.forEach((v, i) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${fn}: sample ${i} is not a finite number: ${String(v)}`);

@@ -1,7 +1,7 @@
 // Reading and writing (Cluster)BuildStrategies, and the two ways of making one
 // cache-ready: a namespaced copy (default) or an in-place JSON Patch.
 import { YAML } from 'zx';
-import { call, jsonPatch, SHIPWRIGHT_API, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, type Kube } from './kube.js';
+import { call, jsonPatch, SHIPWRIGHT_API, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, translate, type Kube } from './kube.js';
 import { CliError, ExitCode, conflictError, notFoundError } from './errors.js';
 import { applyJsonPatch, escapeToken, type JsonPatchOp } from './jsonpatch.js';
 import {
@@ -56,17 +56,30 @@ export async function requireStrategy(kube: Kube, r: StrategyRef): Promise<Strat
   return s;
 }
 
-async function patchStrategy(kube: Kube, r: StrategyRef, ops: JsonPatchOp[]): Promise<StrategyObject> {
-  const body = ops as unknown as object;
-  return (r.kind === 'ClusterBuildStrategy'
-    ? await kube.custom.patchClusterCustomObject({ ...base(r), body }, jsonPatch())
-    : await kube.custom.patchNamespacedCustomObject({ ...base(r), namespace: r.namespace!, body }, jsonPatch())) as StrategyObject;
-}
+/** The object changed between our read and our write (a guard failed): re-read and try again. */
+class StaleObjectError extends Error {}
 
-/** True for the API server's answers to a JSON Patch whose `test` failed or a stale write. */
-function isRetryable(err: unknown): boolean {
-  const { code, body } = statusOf(err);
-  return code === 409 || (code === 422 && /test|testing value/i.test(body?.message ?? ''));
+/**
+ * Sends a guarded JSON Patch. A failed `test` comes back as a bare 422 Invalid;
+ * when the object's resourceVersion moved since `readVersion`, that is a
+ * concurrent writer (StaleObjectError, retried), otherwise a real error.
+ */
+async function patchStrategy(kube: Kube, r: StrategyRef, ops: JsonPatchOp[], readVersion: string | undefined): Promise<StrategyObject> {
+  const body = ops as unknown as object;
+  try {
+    return (r.kind === 'ClusterBuildStrategy'
+      ? await kube.custom.patchClusterCustomObject({ ...base(r), body }, jsonPatch())
+      : await kube.custom.patchNamespacedCustomObject({ ...base(r), namespace: r.namespace!, body }, jsonPatch())) as StrategyObject;
+  } catch (err) {
+    const { code } = statusOf(err);
+    if (code === 409 || code === 422) {
+      const now = await readStrategy(kube, r);
+      if (now && readVersion && now.metadata.resourceVersion !== readVersion) {
+        throw new StaleObjectError(`${refLabel(r)} changed meanwhile (resourceVersion ${readVersion} -> ${now.metadata.resourceVersion})`);
+      }
+    }
+    throw translate(`patch ${refLabel(r)}`, err);
+  }
 }
 
 /** Re-reads and retries `attempt` when the object changed underneath us. */
@@ -75,13 +88,11 @@ async function withConflictRetry<T>(what: string, attempt: () => Promise<T>, tri
     try {
       return await attempt();
     } catch (err) {
-      if (i < tries && isRetryable(err)) {
-        progress('patch', `${what}: the object changed meanwhile (${statusOf(err).code}); re-reading (attempt ${i + 1}/${tries})`);
-        await new Promise((r) => setTimeout(r, 100 * i));
-        continue;
-      }
-      if (isRetryable(err)) throw conflictError(`${what}: the object kept changing during ${tries} attempts`, 'something else is writing it (an operator?); stop it or use --mode copy');
-      throw err instanceof CliError ? err : await call(what, () => Promise.reject(err));
+      const stale = err instanceof StaleObjectError || statusOf(err).code === 409;
+      if (!stale) throw err;
+      if (i >= tries) throw conflictError(`${what}: the object kept changing during ${tries} attempts`, 'something else keeps writing it (an operator?); stop it, or use --mode copy');
+      progress('patch', `${what}: ${(err as Error).message || 'conflict'}; re-reading (attempt ${i + 1}/${tries})`);
+      await new Promise((res) => setTimeout(res, 100 * i));
     }
   }
 }
@@ -143,7 +154,7 @@ export async function patchInPlace(kube: Kube, r: StrategyRef, opts: PlanOptions
     const after = applyJsonPatch(obj, ops);
     const diff = unifiedDiff(toYaml(stripServerFields(obj)), toYaml(stripServerFields(after)), [`${label} (live)`, `${label} (patched)`]);
     if (opts.dryRun) return out('would-change', `would patch ${label} in place (${plan.changes.length} changes)`, { diff });
-    await patchStrategy(kube, r, ops);
+    await patchStrategy(kube, r, ops, obj.metadata.resourceVersion);
     return out('patched', `patched ${label} in place: ${plan.changes.map(describeChange).join('; ')}`, { diff });
   });
 }
@@ -228,7 +239,7 @@ export async function unpatchInPlace(kube: Kube, r: StrategyRef, opts: { dryRun:
     }
     const diff = unifiedDiff(toYaml(stripServerFields(obj)), toYaml(stripServerFields(after)), [`${label} (live)`, `${label} (restored)`]);
     if (opts.dryRun) return out('would-change', `would ${opts.force ? 'drop the patch record of' : 'restore'} ${label}`, { diff });
-    await patchStrategy(kube, r, ops);
+    await patchStrategy(kube, r, ops, obj.metadata.resourceVersion);
     return out('unpatched', opts.force ? `dropped the patch record of ${label}; its spec was left as it is` : `restored ${label}: ${rec.changes.map(describeChange).join('; ')} undone`, { diff });
   });
 }

@@ -91,7 +91,7 @@ export function tektonResults(gate: GateResult, maxBytes = GATE_RESULTS_MAX_BYTE
     metric: gate.metric,
     summary: summary(gate),
   };
-  const reason = truncateToFit(gate.reason.replace(/\s+/g, ' '), (candidate) => encodedResultsBytes({ ...base, reason: candidate }) <= maxBytes);
+  const reason = truncateToFit(gate.reason, (candidate) => encodedResultsBytes({ ...base, reason: candidate }) <= maxBytes);
   const results: TektonResults = { ...base, reason };
   assertResultsFit(results, maxBytes);
   return results;

@@ -158,10 +158,10 @@ test('SVG: a bar group per run, the phases legend, kinds, verdict and speedup', 
   const svg = renderSvg(record, gate);
   assert.is(svg.split('<g><title>').length - 1, record.runs.length);
   for (const label of ['setup', 'source', 'build', 'push', 'cold', 'warm', 'baseline', 'seconds']) assert.ok(svg.includes(`>${label}<`), label);
-  assert.match(svg, /<title id="chart-title">PASS: build cache speedup 20\.00x ≥ 1\.5x \(build step\)<\/title>/);
+  assert.match(svg, /<title id="chart-title">PASS: build step speedup 20\.00x ≥ 1\.5x<\/title>/);
   assert.ok(svg.includes('pass limit (cold ÷ 1.5)'));
   const failed = evaluated('cache-never-used');
-  assert.match(renderSvg(failed.record, failed.gate), /FAIL: build cache speedup 1\.01x &lt; 1\.5x/);
+  assert.match(renderSvg(failed.record, failed.gate), />FAIL: build step speedup 1\.01x &lt; 1\.5x</);
 });
 
 test('escapeXml escapes markup and drops characters XML cannot carry', () => {
@@ -221,7 +221,8 @@ test('renderMarkdown escapes cell separators and markup in names', () => {
   assert.ok(row, 'row of run 1');
   const unescapedPipes = row.split('').filter((c, k) => c === '|' && row[k - 1] !== '\\').length;
   assert.is(unescapedPipes, 11, 'ten cells, no extra separator');
-  assert.not.match(md, /<script|<error>/);
+  assert.not.match(md, /(^|[^\\])<(script|error)/, 'every < is escaped');
+  assert.ok(md.includes('\\<script>'));
   assert.is(markdownText('a|b <c> *d* `e` [f](g) & h\nnext'), 'a\\|b \\<c> \\*d\\* \\`e\\` \\[f\\](g) \\& h next');
 });
 
