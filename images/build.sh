@@ -43,8 +43,15 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 # chroot helpers: proc, a tmpfs /dev with the usual nodes, the host's resolv.conf/hosts
 # bind-mounted over the (existing) files, a policy-rc.d. Mounts leave nothing in the layer.
 
+# guard_root DIR: refuses anything but a rootfs below the cache's work dir (never the host's /).
+guard_root() {
+  [[ -n "$1" && "$1" != / && -n "${WORK}" && ( "$1" == "${WORK}"/* || "$1" == "${SWC_BUILDAH_ROOT:-${WORK}}"/* ) \
+     && -d "$1/usr" ]] || swc_die "refusing to work on rootfs '$1'"
+}
+
 chroot_setup() {
   local root="$1" f
+  guard_root "${root}"
   CHROOT_ROOT="${root}"
   mkdir -p "${root}/proc" "${root}/dev"
   mount -t proc swc-proc "${root}/proc"; CHROOT_MOUNTS+=("${root}/proc")
@@ -91,6 +98,7 @@ apt_in_chroot() {
 # rootfs_clean ROOT: what no image should carry (apt lists and caches, logs, temp files).
 rootfs_clean() {
   local r="$1"
+  guard_root "${r}"
   rm -rf "${r}"/var/lib/apt/lists/* "${r}"/var/cache/apt/*.bin "${r}"/var/cache/apt/archives/*.deb \
     "${r}"/var/cache/apt/archives/partial/* "${r}"/var/log/apt/* "${r}"/var/log/dpkg.log \
     "${r}"/var/log/alternatives.log "${r}"/var/log/bootstrap.log "${r}"/var/cache/debconf/*-old \
@@ -115,6 +123,7 @@ sources_list() {
 # debootstrap already unpacked are removed.
 slim_rootfs() {
   local r="$1"
+  guard_root "${r}"
   mkdir -p "${r}/etc/dpkg/dpkg.cfg.d"
   cat > "${r}/etc/dpkg/dpkg.cfg.d/shipwright-cache-slim" <<'SLIM'
 # shipwright-cache images: keep images small (as Debian's -slim images do)

@@ -124,7 +124,7 @@ test_refs_and_configs() {
 # mount_image NAME: mounts NAME's archive on the throw-away storage, prints the mount point.
 mount_image() {
   local c m
-  c="$(swc_buildah from --quiet --name "swc-test-$1-$$" "oci-archive:${ARCHIVE[$1]}")"
+  c="$(swc_buildah from --quiet --name "swc-test-$1${2:+-$2}-$$" "oci-archive:${ARCHIVE[$1]}")"
   m="$(swc_buildah mount "${c}")"
   # Images carry an empty /dev (the runtime provides one); git and others want /dev/null.
   if [[ -d "${m}/dev" ]]; then
@@ -188,6 +188,41 @@ test_rootfs() {
   check "git: users 1000 and 65532, /shared-home 1777" bash -c "
     grep -q ':1000:1000:' ${m}/etc/passwd && grep -q ':65532:65532:' ${m}/etc/passwd &&
     [[ \$(stat -c %a ${m}/shared-home) == 1777 ]]"
+}
+
+# A Containerfile built by the buildah image itself, as the Shipwright step would: chroot into
+# its rootfs (proc, a tmpfs /dev), /var/lib/containers on a directory of the host's disk (the
+# PVC stands in), FROM the debian-base archive, one RUN, `bud --layers`; twice (warm = cache).
+test_buildah_bud() {
+  echo "== buildah image builds a Containerfile (bud --layers, chroot isolation, overlay)"
+  local m n a b out t0 t1 t2
+  m="$(mount_image buildah bud)"
+  [[ -n "${m}" && "${m}" == "${TMP}"/* && -x "${m}/usr/bin/buildah" ]] || { nok "buildah image mounted"; return; }
+  umount "${m}/dev/null"
+  mount -t proc swc-test-proc "${m}/proc"
+  mount -t tmpfs -o mode=0755,size=16m swc-test-dev "${m}/dev"
+  for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+    IFS=: read -r n a b <<<"${n}"; mknod -m 0666 "${m}/dev/${n}" c "${a}" "${b}"
+  done
+  mkdir -p "${TMP}/pvc" "${m}/ctx"
+  mount --bind "${TMP}/pvc" "${m}/var/lib/containers"
+  cp "${ARCHIVE[debian-base]}" "${m}/ctx/base.tar"
+  printf '%s\n' 'FROM oci-archive:/ctx/base.tar' \
+    'RUN echo built > /built && sha256sum /usr/bin/* > /sums && cat /etc/debian_version' > "${m}/ctx/Containerfile"
+  bud() {
+    chroot "${m}" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root BUILDAH_ISOLATION=chroot \
+      buildah bud --layers -t localhost/swc-test:1 -f /ctx/Containerfile /ctx
+  }
+  t0=$(date +%s%N)
+  if out="$(bud 2>&1)"; then ok "cold bud with a RUN step ($((($(date +%s%N) - t0) / 1000000)) ms)"; else nok "cold bud"; tail -n 15 <<<"${out}"; return; fi
+  t1=$(date +%s%N)
+  if out="$(bud 2>&1)" && grep -q 'Using cache' <<<"${out}"; then
+    t2=$(date +%s%N); ok "warm bud reuses the RUN layer ($(((t2 - t1) / 1000000)) ms)"
+  else
+    nok "warm bud reuses the RUN layer"; tail -n 15 <<<"${out}"
+  fi
+  check "the storage driver is overlay" bash -c "chroot '${m}' buildah info | grep -q '\"GraphDriverName\": \"overlay\"'"
+  chroot "${m}" buildah rmi --all --force >/dev/null 2>&1 || true
 }
 
 test_cache_keys() {
@@ -309,6 +344,7 @@ main() {
   if test_build; then
     test_refs_and_configs
     test_rootfs
+    test_buildah_bud
     test_cache_keys
     test_registry
     test_containerd

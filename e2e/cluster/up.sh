@@ -93,7 +93,7 @@ ensure_binaries() {
   local need=("${ETCD_BIN_DIR}/etcd" "${K8S_BIN_DIR}"/{kube-apiserver,kube-controller-manager,kubectl}) target=control-plane b
   if [[ "${MODE}" == full ]]; then
     target=all
-    need+=("${K8S_BIN_DIR}"/{kube-scheduler,kubelet,kube-proxy})
+    need+=("${K8S_BIN_DIR}"/{kube-scheduler,kubelet,kube-proxy} "${LOCAL_PATH_BIN_DIR}/local-path-provisioner" "${CRICTL_BIN_DIR}/crictl")
   fi
   for b in "${need[@]}"; do
     if [[ ! -x "$b" ]]; then
