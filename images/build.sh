@@ -372,6 +372,7 @@ main() {
   ORDER=()
   local n todo=()
   for n in "${names[@]}"; do add_with_deps "${n}"; done
+  swc_hash_images "${ORDER[@]}"
   if [[ ${PRINT_ONLY} -eq 1 ]]; then
     for n in "${names[@]}"; do print_line "${n}"; done
     return 0

@@ -46,8 +46,11 @@ swc_image_packages() {
 
 # swc_image_hash NAME: sha256 over the image's definition files (README* excluded), the
 # build logic (build.sh, lib.sh) and, recursively, the definition of its FROM image.
+# Memoized in SWC_HASH; swc_hash_images fills it in the calling shell (not a subshell).
+declare -gA SWC_HASH=()
 swc_image_hash() {
   local name="$1" from
+  if [[ -n "${SWC_HASH[${name}]:-}" ]]; then echo "${SWC_HASH[${name}]}"; return; fi
   from="$(swc_image_conf "${name}" IMAGE_FROM)"
   {
     echo "image ${name}"
@@ -59,6 +62,18 @@ swc_image_hash() {
       *) echo "from ${from} $(swc_image_hash "${from}")" ;;
     esac
   } | sha256sum | cut -c1-64
+}
+
+# swc_hash_images NAME...: memoizes the hashes of NAME... and their FROM images.
+swc_hash_images() {
+  local name from
+  for name in "$@"; do
+    [[ -z "${SWC_HASH[${name}]:-}" ]] || continue
+    swc_image_exists "${name}" || continue
+    from="$(swc_image_conf "${name}" IMAGE_FROM)"
+    case "${from}" in scratch|debootstrap|"") ;; *) swc_hash_images "${from}" ;; esac
+    SWC_HASH[${name}]="$(swc_image_hash "${name}")"
+  done
 }
 
 swc_image_tag() { swc_image_hash "$1" | cut -c1-12; }

@@ -7,11 +7,18 @@ import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { ExitCode, exitCodeOf, formatError } from './lib/errors.js';
 
+/** Options that take several values; every other option keeps the last one given. */
+const ARRAY_OPTIONS = new Set(['_', 'label', 'param']);
+
 export function buildCli(argv: string[]) {
   let cli = yargs(argv)
     .scriptName('shipwright-cache')
     .usage('$0 <command> [options]\n\nPersistent build caches for Shipwright builds.')
     .env('SHIPWRIGHT_CACHE')
+    // A repeated single-valued flag takes its last value (as kubectl does); array options still collect.
+    .middleware((argv) => {
+      for (const [k, v] of Object.entries(argv)) if (Array.isArray(v) && !ARRAY_OPTIONS.has(k)) argv[k] = v.at(-1);
+    }, true)
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format of the result on stdout' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress lines on stderr' })
     .demandCommand(1, 'Name a command; see --help.')

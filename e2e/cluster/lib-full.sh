@@ -14,7 +14,9 @@
 # written to ${FULL_OWNER_FILE}.
 
 FULL_OWNER_FILE=/run/shipwright-cache-full.owner
-FULL_APISERVER_EXTRA_ARGS=()
+# The apiserver reaches the kubelet (logs, exec) at the node's InternalIP, never by
+# looking up the node name in the machine's DNS.
+FULL_APISERVER_EXTRA_ARGS=(--kubelet-preferred-address-types=InternalIP)
 FULL_KCM_EXTRA_ARGS=()
 CRICTL="${CRICTL_BIN_DIR}/crictl"
 LOCAL_PATH_BIN="${LOCAL_PATH_BIN_DIR}/local-path-provisioner"
@@ -186,11 +188,8 @@ iptables_purge6() {
 registry_healthy() { curl -sf --max-time 3 "http://${REGISTRY_ADDR}/v2/" >/dev/null 2>&1; }
 
 full_ensure_registry() {
-  if is_running registry && registry_healthy; then return 0; fi
-  is_running registry && stop_process registry
-  CHANGED=1
   mkdir -p "${CLUSTER_DIR}/registry"
-  cat >"${CLUSTER_DIR}/registry.yaml" <<EOF
+  write_config "${CLUSTER_DIR}/registry.yaml" registry <<EOF
 version: 0.1
 log: {level: warn}
 storage:
@@ -199,6 +198,9 @@ storage:
 http:
   addr: ${REGISTRY_ADDR}
 EOF
+  if is_running registry && registry_healthy; then return 0; fi
+  if is_running registry; then stop_process registry; fi
+  CHANGED=1
   start_process registry "$(command -v docker-registry)" serve "${CLUSTER_DIR}/registry.yaml"
   wait_for "registry on ${REGISTRY_ADDR}" 20 registry registry_healthy
 }
@@ -269,7 +271,7 @@ full_write_containerd_config() {
   ]
 }
 EOF
-  cat >"$f.new" <<EOF
+  write_config "$f" containerd <<EOF
 # written by e2e/cluster/up.sh (full mode); see shared/notes/offline-cluster.md §4.2
 version = 2
 root = "${CLUSTER_DIR}/containerd"
@@ -308,12 +310,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${REGISTRY_ADDR}"]
     endpoint = ["http://${REGISTRY_ADDR}"]
 EOF
-  if ! cmp -s "$f.new" "$f"; then
-    mv "$f.new" "$f"
-    if is_running containerd; then log "containerd config changed; restarting containerd (pods keep running)"; stop_process containerd; fi
-  else
-    rm -f "$f.new"
-  fi
 }
 
 full_ensure_containerd() {
@@ -321,7 +317,7 @@ full_ensure_containerd() {
   [[ -n "$pause_ref" ]] || die "could not get the pause image reference from images/build.sh --print pause"
   full_write_containerd_config "$pause_ref"
   if is_running containerd && containerd_healthy; then return 0; fi
-  is_running containerd && stop_process containerd
+  if is_running containerd; then stop_process containerd; fi
   CHANGED=1
   mkdir -p "${CONTAINERD_STATE}"
   local t0; t0=$(now_ms)
@@ -334,15 +330,17 @@ full_ensure_containerd() {
 sched_healthy() { [[ "$(curl -sk --max-time 3 "https://127.0.0.1:${SCHED_PORT}/healthz" 2>/dev/null)" == ok ]]; }
 
 full_ensure_scheduler() {
+  local kc="${CLUSTER_DIR}/scheduler.kubeconfig"
+  local cmd=("${K8S_BIN_DIR}/kube-scheduler"
+    --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc"
+    --bind-address=127.0.0.1 --secure-port="${SCHED_PORT}" --leader-elect=false --profiling=false)
+  restart_if_changed kube-scheduler "${cmd[@]}"
   if is_running kube-scheduler && sched_healthy; then return 0; fi
-  is_running kube-scheduler && stop_process kube-scheduler
+  if is_running kube-scheduler; then stop_process kube-scheduler; fi
   CHANGED=1
   ensure_port_free kube-scheduler "${SCHED_PORT}"
-  local kc="${CLUSTER_DIR}/scheduler.kubeconfig"
   write_kubeconfig "$kc" "${APISERVER_URL}" scheduler
-  start_process kube-scheduler "${K8S_BIN_DIR}/kube-scheduler" \
-    --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
-    --bind-address=127.0.0.1 --secure-port="${SCHED_PORT}" --leader-elect=false --profiling=false
+  start_process kube-scheduler "${cmd[@]}"
   wait_for "kube-scheduler /healthz" 60 kube-scheduler sched_healthy
 }
 
@@ -354,13 +352,11 @@ node_ready() {
 }
 
 full_ensure_kubelet() {
-  if is_running kubelet && kubelet_healthy && node_ready; then return 0; fi
-  is_running kubelet && stop_process kubelet
-  CHANGED=1
   mkdir -p "${KUBELET_ROOT}"
-  : >"${CLUSTER_DIR}/resolv.conf"   # pods get no DNS server: nothing to leak queries to
-  write_kubeconfig "${CLUSTER_DIR}/kubelet.kubeconfig" "${APISERVER_URL}" kubelet
-  cat >"${CLUSTER_DIR}/kubelet.yaml" <<EOF
+  # Pods' only DNS server is their own loopback: no query can leave the pod. (An empty
+  # file is not enough: containerd then copies the host's resolv.conf into the pod.)
+  write_config "${CLUSTER_DIR}/resolv.conf" kubelet <<<"nameserver 127.0.0.1"
+  write_config "${CLUSTER_DIR}/kubelet.yaml" kubelet <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: ${BRIDGE_IP}                # not 0.0.0.0
@@ -389,10 +385,16 @@ registerNode: true
 rotateCertificates: false
 serverTLSBootstrap: false            # self-signed serving cert in ${KUBELET_ROOT}/pki
 EOF
+  local cmd=("${K8S_BIN_DIR}/kubelet"
+    --config="${CLUSTER_DIR}/kubelet.yaml" --kubeconfig="${CLUSTER_DIR}/kubelet.kubeconfig"
+    --root-dir="${KUBELET_ROOT}" --hostname-override="${NODE_NAME}" --node-ip="${BRIDGE_IP}" --v=1)
+  restart_if_changed kubelet "${cmd[@]}"
+  if is_running kubelet && kubelet_healthy && node_ready; then return 0; fi
+  if is_running kubelet; then stop_process kubelet; fi
+  CHANGED=1
+  write_kubeconfig "${CLUSTER_DIR}/kubelet.kubeconfig" "${APISERVER_URL}" kubelet
   local t0; t0=$(now_ms)
-  start_process kubelet "${K8S_BIN_DIR}/kubelet" \
-    --config="${CLUSTER_DIR}/kubelet.yaml" --kubeconfig="${CLUSTER_DIR}/kubelet.kubeconfig" \
-    --root-dir="${KUBELET_ROOT}" --hostname-override="${NODE_NAME}" --node-ip="${BRIDGE_IP}" --v=1
+  start_process kubelet "${cmd[@]}"
   wait_for "kubelet /healthz" 60 kubelet kubelet_healthy
   wait_for "Node ${NODE_NAME} Ready" 90 kubelet node_ready
   log "kubelet up and node Ready in $(( $(now_ms) - t0 )) ms"
@@ -402,11 +404,7 @@ EOF
 proxy_healthy() { curl -s --max-time 3 http://127.0.0.1:10256/healthz 2>/dev/null | grep -q '"lastUpdated"'; }
 
 full_ensure_kube_proxy() {
-  if is_running kube-proxy && proxy_healthy; then return 0; fi
-  is_running kube-proxy && stop_process kube-proxy
-  CHANGED=1
-  write_kubeconfig "${CLUSTER_DIR}/kube-proxy.kubeconfig" "${APISERVER_URL}" kube-proxy
-  cat >"${CLUSTER_DIR}/kube-proxy.yaml" <<EOF
+  write_config "${CLUSTER_DIR}/kube-proxy.yaml" kube-proxy <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: ${CLUSTER_DIR}/kube-proxy.kubeconfig}
@@ -420,7 +418,13 @@ healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 nodePortAddresses: ["${BRIDGE_IP}/32"]
 EOF
-  start_process kube-proxy "${K8S_BIN_DIR}/kube-proxy" --config="${CLUSTER_DIR}/kube-proxy.yaml"
+  local cmd=("${K8S_BIN_DIR}/kube-proxy" --config="${CLUSTER_DIR}/kube-proxy.yaml")
+  restart_if_changed kube-proxy "${cmd[@]}"
+  if is_running kube-proxy && proxy_healthy; then full_guard_rules; return 0; fi
+  if is_running kube-proxy; then stop_process kube-proxy; fi
+  CHANGED=1
+  write_kubeconfig "${CLUSTER_DIR}/kube-proxy.kubeconfig" "${APISERVER_URL}" kube-proxy
+  start_process kube-proxy "${cmd[@]}"
   wait_for "kube-proxy /healthz" 60 kube-proxy proxy_healthy
   # Our guard chains must stay in front of whatever kube-proxy prepended.
   full_guard_rules
@@ -436,14 +440,16 @@ full_ensure_storage() {
     "${REPO_ROOT}/e2e/cluster/manifests/local-path-storage.yaml" >"${CLUSTER_DIR}/local-path-storage.yaml"
   "${KUBECTL}" --kubeconfig "${KUBECONFIG_FILE}" apply --server-side --force-conflicts \
     --field-manager=shipwright-cache-cluster -f "${CLUSTER_DIR}/local-path-storage.yaml" >/dev/null
+  local cmd=("${LOCAL_PATH_BIN}" start
+    --kubeconfig "${CLUSTER_DIR}/local-path-provisioner.kubeconfig"
+    --namespace local-path-storage --configmap-name local-path-config
+    --service-account-name local-path-provisioner-service-account
+    --provisioner-name rancher.io/local-path --helper-image "${helper_ref}")
+  restart_if_changed local-path-provisioner "${cmd[@]}"
   if is_running local-path-provisioner; then return 0; fi
   CHANGED=1
   write_kubeconfig "${CLUSTER_DIR}/local-path-provisioner.kubeconfig" "${APISERVER_URL}" local-path-provisioner
-  start_process local-path-provisioner "${LOCAL_PATH_BIN}" start \
-    --kubeconfig "${CLUSTER_DIR}/local-path-provisioner.kubeconfig" \
-    --namespace local-path-storage --configmap-name local-path-config \
-    --service-account-name local-path-provisioner-service-account \
-    --provisioner-name rancher.io/local-path --helper-image "${helper_ref}"
+  start_process local-path-provisioner "${cmd[@]}"
   sleep 1
   is_running local-path-provisioner || { tail_log local-path-provisioner; die "local-path-provisioner exited"; }
 }

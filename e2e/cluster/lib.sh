@@ -129,6 +129,32 @@ stop_process() {
   rm -f "${RUN_DIR}/${name}.pid"
 }
 
+# same_cmd NAME ARGV...: the running NAME was started with exactly ARGV.
+same_cmd() {
+  local name="$1"; shift
+  [[ "$(printf '%s\n' "$@")" == "$(cat "${RUN_DIR}/${name}.cmd" 2>/dev/null)" ]]
+}
+
+# restart_if_changed NAME ARGV...: stop NAME when it runs with other flags (the
+# caller then starts it again), so a re-up applies changed flags.
+restart_if_changed() {
+  local name="$1"; shift
+  if is_running "$name" && ! same_cmd "$name" "$@"; then
+    log "${name}: flags changed; restarting it"
+    stop_process "$name"
+  fi
+}
+
+# write_config FILE NAME < CONTENT: replace FILE when its content changed and then
+# stop NAME if it runs (the caller starts it again with the new content).
+write_config() {
+  local f="$1" name="$2"
+  cat >"${f}.new"
+  if cmp -s "${f}.new" "$f"; then rm -f "${f}.new"; return 0; fi
+  mv "${f}.new" "$f"
+  if is_running "$name"; then log "${name}: ${f##*/} changed; restarting it"; stop_process "$name"; fi
+}
+
 # tail_log NAME: last lines of a component's log, for error messages.
 tail_log() { [[ -f "${LOG_DIR}/$1.log" ]] && tail -n "${2:-25}" "${LOG_DIR}/$1.log" | sed "s/^/    $1| /" >&2 || true; }
 

@@ -114,6 +114,17 @@ ensure_port_free() {
 }
 
 ensure_etcd() {
+  local extra=()
+  if [[ "${MODE}" == control-plane && "${SWC_ETCD_FSYNC:-0}" != 1 ]]; then extra+=(--unsafe-no-fsync); fi
+  local cmd=("${ETCD_BIN_DIR}/etcd"
+    --name=default --data-dir="${CLUSTER_DIR}/etcd"
+    --listen-client-urls="http://127.0.0.1:${ETCD_CLIENT_PORT}"
+    --advertise-client-urls="http://127.0.0.1:${ETCD_CLIENT_PORT}"
+    --listen-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}"
+    --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}"
+    --initial-cluster="default=http://127.0.0.1:${ETCD_PEER_PORT}"
+    --log-level=warn "${extra[@]}")
+  restart_if_changed etcd "${cmd[@]}"
   if is_running etcd && etcd_healthy; then return 0; fi
   CHANGED=1
   if is_running etcd; then
@@ -123,33 +134,14 @@ ensure_etcd() {
   ensure_port_free etcd "${ETCD_CLIENT_PORT}"
   ensure_port_free etcd-peer "${ETCD_PEER_PORT}"
   mkdir -p "${CLUSTER_DIR}/etcd"; chmod 700 "${CLUSTER_DIR}/etcd"
-  local extra=()
-  if [[ "${MODE}" == control-plane && "${SWC_ETCD_FSYNC:-0}" != 1 ]]; then extra+=(--unsafe-no-fsync); fi
   local t0; t0=$(now_ms)
-  start_process etcd "${ETCD_BIN_DIR}/etcd" \
-    --name=default --data-dir="${CLUSTER_DIR}/etcd" \
-    --listen-client-urls="http://127.0.0.1:${ETCD_CLIENT_PORT}" \
-    --advertise-client-urls="http://127.0.0.1:${ETCD_CLIENT_PORT}" \
-    --listen-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
-    --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
-    --initial-cluster="default=http://127.0.0.1:${ETCD_PEER_PORT}" \
-    --log-level=warn "${extra[@]}"
+  start_process etcd "${cmd[@]}"
   wait_for "etcd health on 127.0.0.1:${ETCD_CLIENT_PORT}" 30 etcd etcd_healthy
   log "etcd healthy in $(( $(now_ms) - t0 )) ms"
 }
 
 ensure_apiserver() {
-  if is_running kube-apiserver && apiserver_ready; then return 0; fi
-  if is_running kube-apiserver; then
-    # Not ready may just mean "still starting" (or etcd was just restarted): give it 15 s.
-    local i
-    for ((i = 0; i < 75; i++)); do apiserver_ready && return 0; sleep 0.2; done
-    log "kube-apiserver (pid $(pid_of kube-apiserver)) is running but not ready; restarting it"
-    stop_process kube-apiserver
-  fi
-  CHANGED=1
-  ensure_port_free kube-apiserver "${APISERVER_PORT}"
-  local args=(
+  local cmd=("${K8S_BIN_DIR}/kube-apiserver"
     --bind-address="${APISERVER_HOST}" --advertise-address="${APISERVER_HOST}" --secure-port="${APISERVER_PORT}"
     --etcd-servers="http://127.0.0.1:${ETCD_CLIENT_PORT}"
     --service-cluster-ip-range="${SERVICE_CIDR}"
@@ -173,12 +165,23 @@ ensure_apiserver() {
   if [[ "${MODE}" == control-plane ]]; then
     # No nodes and no kube-proxy: nothing would route to the kubernetes Service,
     # and a loopback address cannot be an Endpoints IP, so do not reconcile it.
-    args+=(--endpoint-reconciler-type=none)
+    cmd+=(--endpoint-reconciler-type=none)
   else
-    args+=("${FULL_APISERVER_EXTRA_ARGS[@]}")
+    cmd+=("${FULL_APISERVER_EXTRA_ARGS[@]}")
   fi
+  restart_if_changed kube-apiserver "${cmd[@]}"
+  if is_running kube-apiserver && apiserver_ready; then return 0; fi
+  if is_running kube-apiserver; then
+    # Not ready may just mean "still starting" (or etcd was just restarted): give it 15 s.
+    local i
+    for ((i = 0; i < 75; i++)); do apiserver_ready && return 0; sleep 0.2; done
+    log "kube-apiserver (pid $(pid_of kube-apiserver)) is running but not ready; restarting it"
+    stop_process kube-apiserver
+  fi
+  CHANGED=1
+  ensure_port_free kube-apiserver "${APISERVER_PORT}"
   local t0; t0=$(now_ms)
-  start_process kube-apiserver "${K8S_BIN_DIR}/kube-apiserver" "${args[@]}"
+  start_process kube-apiserver "${cmd[@]}"
   wait_for "kube-apiserver /readyz on ${APISERVER_URL}" 90 kube-apiserver apiserver_ready
   log "kube-apiserver ready in $(( $(now_ms) - t0 )) ms"
 }
@@ -192,22 +195,13 @@ default_sa_exists() { API_TIMEOUT=3 api GET /api/v1/namespaces/default/serviceac
 # nothing is garbage-collected.
 KCM_STARTED_AT=""
 start_controller_manager() {
-  if is_running kube-controller-manager && kcm_healthy; then return 0; fi
-  if is_running kube-controller-manager; then
-    log "kube-controller-manager (pid $(pid_of kube-controller-manager)) is running but unhealthy; restarting it"
-    stop_process kube-controller-manager
-  fi
-  CHANGED=1
-  ensure_port_free kube-controller-manager "${KCM_PORT}"
   # control-plane mode: the controller-manager acts as the admin (system:masters)
   # rather than minting one ServiceAccount per controller, which costs ~5 s at start.
   local kcm_user=admin sa_creds=false
   if [[ "${MODE}" == full ]]; then kcm_user=controller-manager; sa_creds=true; fi
-  write_kubeconfig "${CLUSTER_DIR}/controller-manager.kubeconfig" "${APISERVER_URL}" "${kcm_user}"
-  local args=(
-    --kubeconfig="${CLUSTER_DIR}/controller-manager.kubeconfig"
-    --authentication-kubeconfig="${CLUSTER_DIR}/controller-manager.kubeconfig"
-    --authorization-kubeconfig="${CLUSTER_DIR}/controller-manager.kubeconfig"
+  local kc="${CLUSTER_DIR}/controller-manager.kubeconfig"
+  local cmd=("${K8S_BIN_DIR}/kube-controller-manager"
+    --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc"
     --bind-address=127.0.0.1 --secure-port="${KCM_PORT}"
     --cert-dir="${CLUSTER_DIR}/kcm-certs"
     --leader-elect=false
@@ -218,9 +212,18 @@ start_controller_manager() {
     --service-cluster-ip-range="${SERVICE_CIDR}"
     --profiling=false
   )
-  if [[ "${MODE}" == full ]]; then args+=("${FULL_KCM_EXTRA_ARGS[@]}"); fi
+  if [[ "${MODE}" == full ]]; then cmd+=("${FULL_KCM_EXTRA_ARGS[@]}"); fi
+  restart_if_changed kube-controller-manager "${cmd[@]}"
+  if is_running kube-controller-manager && kcm_healthy; then return 0; fi
+  if is_running kube-controller-manager; then
+    log "kube-controller-manager (pid $(pid_of kube-controller-manager)) is running but unhealthy; restarting it"
+    stop_process kube-controller-manager
+  fi
+  CHANGED=1
+  ensure_port_free kube-controller-manager "${KCM_PORT}"
+  write_kubeconfig "$kc" "${APISERVER_URL}" "${kcm_user}"
   KCM_STARTED_AT=$(now_ms)
-  start_process kube-controller-manager "${K8S_BIN_DIR}/kube-controller-manager" "${args[@]}"
+  start_process kube-controller-manager "${cmd[@]}"
 }
 
 wait_controller_manager() {
