@@ -523,6 +523,7 @@ full_down_after_processes() {
   full_remove_cgroups
   full_teardown_network
   rm -rf "${CONTAINERD_STATE}" /var/lib/cni/results/swc-pods-* 2>/dev/null || true
+  rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true   # only when empty (nothing else uses them)
   if [[ "$(cat "${FULL_OWNER_FILE}" 2>/dev/null)" == "${CLUSTER_DIR}" ]]; then rm -f "${FULL_OWNER_FILE}"; fi
 }
 
