@@ -51,6 +51,7 @@ start_test_cluster() {
 cleanup() {
   if [[ -n "${TEST_CLUSTER_DIR}" ]]; then
     SWC_CLUSTER_DIR="${TEST_CLUSTER_DIR}" e2e/cluster/down.sh --purge || true
+    TEST_CLUSTER_DIR=""
   fi
 }
 
@@ -65,6 +66,8 @@ main() {
     start_test_cluster
     run_suite integration tests/integration
   fi
+  cleanup
+  # The closing line, last on the output.
   echo "${PASSED} passed, ${FAILED} failed, ${SKIPPED} skipped"
   [[ ${FAILED} -eq 0 ]]
 }
