@@ -63,8 +63,12 @@ main() {
   if npx tsc -p tsconfig.test.json; then echo "typecheck ok"; else echo "!! typecheck failed"; FAILED=$((FAILED + 1)); fi
   if [[ "${what}" == unit || "${what}" == all ]]; then run_suite unit tests/unit; fi
   if [[ "${what}" == integration || "${what}" == all ]]; then
-    start_test_cluster
-    run_suite integration tests/integration
+    if start_test_cluster; then
+      run_suite integration tests/integration
+    else
+      echo "!! the test control plane did not start (logs: ${TEST_CLUSTER_DIR}/logs)"
+      FAILED=$((FAILED + 1))
+    fi
   fi
   cleanup
   # The closing line, last on the output.

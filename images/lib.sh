@@ -57,11 +57,36 @@ swc_image_hash() {
     (cd "${SWC_IMAGES_DIR}" && find "${name}" -type f ! -name 'README*' -print0 | LC_ALL=C sort -z \
       | xargs -0 -r sha256sum)
     (cd "${SWC_IMAGES_DIR}" && sha256sum build.sh lib.sh)
+    swc_image_inputs "${name}"
     case "${from}" in
       scratch|debootstrap|"") echo "from ${from}" ;;
       *) echo "from ${from} $(swc_image_hash "${from}")" ;;
     esac
   } | sha256sum | cut -c1-64
+}
+
+# swc_image_inputs NAME: "SHA256  PATH" for every file matched by images/NAME/inputs, an
+# optional list of paths and globs (** allowed) relative to the repository root, one per line,
+# '#' comments: the sources outside images/ that the image's build fragment copies or compiles.
+# A pattern that matches nothing prints "missing PATTERN". Nothing when there is no such file.
+swc_image_inputs() {
+  local list="${SWC_IMAGES_DIR}/$1/inputs"
+  [[ -f "${list}" ]] || return 0
+  (
+    cd "${SWC_IMAGES_DIR}/.." || exit 1
+    shopt -s globstar nullglob
+    local pat f
+    local -a matched files=()
+    while IFS= read -r pat || [[ -n "${pat}" ]]; do
+      pat="${pat%%#*}"; pat="${pat//[[:space:]]/}"
+      [[ -n "${pat}" ]] || continue
+      # shellcheck disable=SC2206 # the glob is meant to expand here
+      matched=(${pat})
+      [[ ${#matched[@]} -gt 0 ]] || echo "missing ${pat}"
+      for f in "${matched[@]}"; do if [[ -f "${f}" ]]; then files+=("${f}"); fi; done
+    done < "${list}"
+    if [[ ${#files[@]} -gt 0 ]]; then printf '%s\0' "${files[@]}" | LC_ALL=C sort -zu | xargs -0 sha256sum; fi
+  )
 }
 
 # swc_hash_images NAME...: memoizes the hashes of NAME... and their FROM images.

@@ -10,6 +10,7 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck disable=SC2034 # read by log() in lib.sh
 SWC_SCRIPT=down
 # shellcheck source=e2e/cluster/lib.sh
 source "${REPO_ROOT}/e2e/cluster/lib.sh"

@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2034
+# (sourced library: its variables are read by the scripts that source it)
 # Full single-node mode: containerd + CNI bridge + kubelet + kube-proxy + scheduler
 # + local registry + default StorageClass, on top of the control plane of lib.sh.
 # Sourced by up.sh / down.sh / status.sh when the cluster's mode is "full".
@@ -481,7 +483,13 @@ full_down_before_processes() {
   local name
   # No new pods: stop what creates or schedules them, and the kubelet (so it restarts nothing).
   for name in local-path-provisioner kube-scheduler kube-controller-manager kubelet; do stop_process "$name" 20; done
-  # Pod sandboxes next, while containerd still runs, so that CNI DEL runs for each.
+  # Pod sandboxes next, while containerd still runs, so that CNI DEL runs for each. If
+  # containerd died but left pods (shims still running), start it again for the cleanup.
+  if ! is_running containerd && [[ -f "${CLUSTER_DIR}/containerd.toml" && -n "$(our_shim_pids)" ]]; then
+    log "containerd is not running but pods are; starting it to remove them cleanly"
+    start_process containerd "$(command -v containerd)" --config "${CLUSTER_DIR}/containerd.toml"
+    local i; for ((i = 0; i < 100; i++)); do containerd_healthy && break; sleep 0.1; done
+  fi
   if is_running containerd && [[ -x "${CRICTL}" ]]; then
     local ids; ids=$("${CRI[@]}" pods -q 2>/dev/null || true)
     if [[ -n "$ids" ]]; then
@@ -500,7 +508,7 @@ full_down_before_processes() {
 our_shim_pids() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "-address ${CONTAINERD_SOCK} " && echo "${p#/proc/}"
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -- "-address ${CONTAINERD_SOCK} " && echo "${p#/proc/}"
   done
   return 0
 }
@@ -528,8 +536,18 @@ full_down_after_processes() {
 }
 
 # Remove the kubepods (kubelet) and k8s.io (containerd) cgroup trees in every v1 hierarchy.
+# Processes still inside them are pod processes whose sandbox could not be removed via
+# the CRI: they are killed first (by PID, from the trees' cgroup.procs).
 full_remove_cgroups() {
-  local h d
+  local h d pid
+  for d in /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/pids/k8s.io; do
+    [[ -d "$d" ]] || continue
+    while read -r pid; do
+      [[ -n "$pid" ]] || continue
+      log "killing leftover pod process ${pid}"; kill -KILL "$pid" 2>/dev/null || true
+    done < <(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)
+  done
+  sleep 0.2
   for h in /sys/fs/cgroup/*/; do
     for d in "${h}kubepods" "${h}kubepods.slice" "${h}k8s.io"; do
       [[ -d "$d" ]] || continue

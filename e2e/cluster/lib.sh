@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2034
+# (sourced library: its variables are read by the scripts that source it)
 # Shared functions for e2e/cluster/{up,down,status,test-cluster}.sh. Sourced, not run.
 #
 # State of one cluster lives in ONE directory, $SWC_CLUSTER_DIR:
@@ -34,7 +36,7 @@ default_dir_for_mode() {
 
 # cluster_paths DIR: sets the path variables for a cluster directory.
 cluster_paths() {
-  CLUSTER_DIR="$1"
+  CLUSTER_DIR="$(realpath -m "$1")"
   PKI_DIR="${CLUSTER_DIR}/pki"
   RUN_DIR="${CLUSTER_DIR}/run"
   LOG_DIR="${CLUSTER_DIR}/logs"
@@ -82,7 +84,7 @@ is_running() {
   pid=$(pid_of "$1") || return 1
   [[ -r "/proc/${pid}/cmdline" ]] || return 1
   want=$(head -1 "${RUN_DIR}/$1.cmd" 2>/dev/null) || return 1
-  got=$(tr '\0' '\n' <"/proc/${pid}/cmdline" 2>/dev/null | head -1) || return 1
+  got=$(tr '\0' '\n' 2>/dev/null <"/proc/${pid}/cmdline" | head -1) || return 1
   [[ -n "$got" && "$got" == "$want" ]]
 }
 

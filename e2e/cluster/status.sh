@@ -7,6 +7,7 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck disable=SC2034 # read by log() in lib.sh
 SWC_SCRIPT=status
 # shellcheck source=e2e/cluster/lib.sh
 source "${REPO_ROOT}/e2e/cluster/lib.sh"
@@ -37,6 +38,7 @@ status_dir() {
   # shellcheck disable=SC1090
   source "${CLUSTER_ENV}"
   MODE="${CLUSTER_MODE}"
+  # shellcheck disable=SC2034 # read by api() in lib.sh
   APISERVER_URL="https://${APISERVER_HOST}:${APISERVER_PORT}"
   echo "cluster ${CLUSTER_DIR} (mode ${MODE})"
   printf '  %-24s %-8s %-12s %-28s %s\n' COMPONENT PID STATE ENDPOINT HEALTH

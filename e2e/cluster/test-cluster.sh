@@ -10,6 +10,7 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck disable=SC2034 # read by log() in lib.sh
 SWC_SCRIPT=test-cluster
 # shellcheck source=e2e/cluster/lib.sh
 source "${REPO_ROOT}/e2e/cluster/lib.sh"
@@ -55,7 +56,7 @@ cleanup() {
 procs_of() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$1/" && echo "${p#/proc/}"
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -- "$1/" && echo "${p#/proc/}"
   done
   return 0
 }
@@ -132,13 +133,13 @@ test_control_plane() {
   check "a port clash fails cleanly: up.sh exits non-zero and leaves no process" bash -c '
     d3=$(mktemp -d /tmp/swc-test-clash.XXXXXX)
     if SWC_CLUSTER_DIR="$d3" SWC_APISERVER_PORT="$2" "$1/up.sh" --mode control-plane >/dev/null 2>&1; then rm -rf "$d3"; exit 1; fi
-    sleep 0.3; left=$(for p in /proc/[0-9]*; do tr "\0" " " <"$p/cmdline" 2>/dev/null | grep -q -- "$d3/" && echo "${p#/proc/}"; done)
+    sleep 0.3; left=$(for p in /proc/[0-9]*; do tr "\0" " " 2>/dev/null <"$p/cmdline" | grep -q -- "$d3/" && echo "${p#/proc/}"; done)
     rm -rf "$d3"; [[ -z "$left" ]]' _ "${CLUSTER}" "${APISERVER_PORT}"
   check "a bring-up that fails half-way (kube-apiserver rejects port 70000) exits non-zero and stops the etcd it started" bash -c '
     d3=$(mktemp -d /tmp/swc-test-fail.XXXXXX)
     if SWC_CLUSTER_DIR="$d3" SWC_APISERVER_PORT=70000 "$1/up.sh" --mode control-plane >"$d3.out" 2>&1; then rm -rf "$d3" "$d3.out"; exit 1; fi
     grep -q "started etcd" "$d3.out" || { cat "$d3.out"; rm -rf "$d3" "$d3.out"; exit 1; }
-    sleep 0.3; left=$(for p in /proc/[0-9]*; do tr "\0" " " <"$p/cmdline" 2>/dev/null | grep -q -- "$d3/" && echo "${p#/proc/}"; done)
+    sleep 0.3; left=$(for p in /proc/[0-9]*; do tr "\0" " " 2>/dev/null <"$p/cmdline" | grep -q -- "$d3/" && echo "${p#/proc/}"; done)
     rm -rf "$d3" "$d3.out"; [[ -z "$left" ]]' _ "${CLUSTER}"
   check "down.sh --purge of the second cluster" env SWC_CLUSTER_DIR="$d2" "${CLUSTER}/down.sh" --purge
   check "the first cluster is unaffected" env SWC_CLUSTER_DIR="$d" "${CLUSTER}/status.sh"

@@ -17,6 +17,7 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck disable=SC2034 # read by log() in lib.sh
 SWC_SCRIPT=up
 # shellcheck source=e2e/cluster/lib.sh
 source "${REPO_ROOT}/e2e/cluster/lib.sh"
@@ -141,6 +142,7 @@ ensure_etcd() {
 }
 
 ensure_apiserver() {
+  # shellcheck disable=SC2054 # commas inside flag values
   local cmd=("${K8S_BIN_DIR}/kube-apiserver"
     --bind-address="${APISERVER_HOST}" --advertise-address="${APISERVER_HOST}" --secure-port="${APISERVER_PORT}"
     --etcd-servers="http://127.0.0.1:${ETCD_CLIENT_PORT}"

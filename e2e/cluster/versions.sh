@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Pinned versions and cache locations shared by the cluster scripts. Sourced, not run.
 K8S_VERSION="${K8S_VERSION:-1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-3.6.16}"

@@ -1,9 +1,104 @@
-// PLACEHOLDER: being written.
-import type { CommandModule } from 'yargs';
-export const demoCommand: CommandModule = {
+// demo: the whole job against the current cluster: cache PVC, strategy patch,
+// Build, measured BuildRuns, gate and report, with the stage and elapsed time
+// shown throughout. Exit code: the gate's (0 pass, 1 fail), or the error's.
+import type { Argv, CommandModule } from 'yargs';
+import { join } from 'node:path';
+import { connect, requireShipwright } from '../lib/kube.js';
+import { emit, progress, setQuiet } from '../lib/log.js';
+import { withNamespace, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
+import { resolveStrategyRefs, withStrategy, type StrategyArgs } from '../lib/strategy-options.js';
+import { patchAsCopy, patchInPlace, refLabel } from '../lib/strategies.js';
+import { validateLabelName } from '../lib/validate.js';
+import { evaluateGate } from '../lib/gate.js';
+import { renderTable, verdictLine } from '../lib/report.js';
+import { ExitCode } from '../lib/errors.js';
+import { ensureCachePvc } from './cache-pvc.js';
+import { ensureBuild } from './create-build.js';
+import { runSequence } from './run.js';
+import { gateOptionsFrom, withGateOptions, type GateArgs } from './gate.js';
+import { writeReports } from './report.js';
+import { DEFAULT_RESET_IMAGE } from '../lib/cache-reset.js';
+
+export interface DemoArgs extends GlobalArgs, NamespaceArgs, StrategyArgs, Omit<GateArgs, 'record'> {
+  pvc: string;
+  size: string;
+  'access-mode': string;
+  'storage-class'?: string;
+  'storage-driver'?: string;
+  build: string;
+  'source-url': string;
+  'source-revision'?: string;
+  'context-dir'?: string;
+  'output-image': string;
+  'output-insecure': boolean;
+  param?: string[];
+  runs: number;
+  cold: boolean;
+  baseline: number;
+  'reset-image': string;
+  'run-timeout': string;
+  'out-dir': string;
+  record?: string;
+}
+
+export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
   command: 'demo',
-  describe: 'not implemented yet',
-  handler: () => {
-    throw new Error('demo: not implemented yet');
+  describe: 'Everything in one go on the current cluster: cache PVC, strategy patch, Build, measured runs, gate, report',
+  builder: (y: Argv<GlobalArgs>) =>
+    withGateOptions(withStrategy(withNamespace(y)), { recordRequired: false })
+      .option('pvc', { type: 'string', default: 'shipwright-cache', describe: 'Cache PersistentVolumeClaim' })
+      .option('size', { type: 'string', default: '3Gi', describe: 'Cache size' })
+      .option('access-mode', { type: 'string', default: 'ReadWriteOnce', describe: 'Cache access mode' })
+      .option('storage-class', { type: 'string', describe: "Cache StorageClass (default: the cluster's default)" })
+      .option('storage-driver', { type: 'string', describe: 'Storage driver default for the patched strategy (buildah: overlay or vfs)' })
+      .option('build', { alias: 'b', type: 'string', default: 'shipwright-cache', describe: 'Build name' })
+      .option('source-url', { type: 'string', demandOption: true, describe: 'Git repository URL' })
+      .option('source-revision', { type: 'string', describe: 'Git revision' })
+      .option('context-dir', { type: 'string', describe: 'Directory in the repository' })
+      .option('output-image', { type: 'string', demandOption: true, describe: 'Image to push' })
+      .option('output-insecure', { type: 'boolean', default: false, describe: 'Output registry is plain HTTP' })
+      .option('param', { type: 'string', array: true, describe: 'Strategy parameter name=value (repeatable)' })
+      .option('runs', { type: 'number', default: 3, describe: 'Cached runs: one cold, the rest warm' })
+      .option('cold', { type: 'boolean', default: true, describe: 'Empty the cache before the first run' })
+      .option('baseline', { type: 'number', default: 0, describe: 'Uncached runs for an A/B comparison' })
+      .option('reset-image', { type: 'string', default: DEFAULT_RESET_IMAGE, describe: 'Image with sh and find for --cold' })
+      .option('run-timeout', { type: 'string', default: '30m', describe: 'Timeout of each BuildRun' })
+      .option('out-dir', { type: 'string', default: 'shipwright-cache-report', describe: 'Directory for the record and the report files' }) as unknown as Argv<DemoArgs>,
+  handler: async (argv) => {
+    setQuiet(argv.quiet);
+    const gateOpts = gateOptionsFrom({ ...argv, record: '' });
+    const kube = connect();
+    const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
+    const { source, target } = resolveStrategyRefs(argv, namespace);
+    const stage = (n: number, what: string) => progress(`stage ${n}/6`, what);
+    await requireShipwright(kube);
+
+    stage(1, `cache PVC ${namespace}/${argv.pvc}`);
+    const pvc = await ensureCachePvc(kube, { namespace, name: argv.pvc, size: argv.size, 'access-mode': argv['access-mode'], 'storage-class': argv['storage-class'], timeout: '2m', 'dry-run': false });
+    progress('stage 1/6', pvc.message);
+
+    stage(2, `strategy: ${argv.mode === 'copy' ? `derive ${refLabel(target)} from` : 'patch in place'} ${refLabel(source)}`);
+    const opts = { storageDriver: argv['storage-driver'], dryRun: false, force: false };
+    const patched = argv.mode === 'in-place' ? await patchInPlace(kube, source, opts) : await patchAsCopy(kube, source, target, opts);
+    progress('stage 2/6', `${patched.message} (${patched.why})`);
+
+    stage(3, `Build ${namespace}/${argv.build}`);
+    const build = await ensureBuild(kube, {
+      namespace, strategy: argv.strategy, kind: argv.kind, 'source-namespace': argv['source-namespace'], mode: argv.mode, name: argv.name,
+      build: argv.build, pvc: argv.pvc, 'source-url': argv['source-url'], 'source-revision': argv['source-revision'], 'context-dir': argv['context-dir'],
+      'output-image': argv['output-image'], 'output-insecure': argv['output-insecure'], param: argv.param, wait: true, timeout: '2m',
+    });
+    progress('stage 3/6', build.message);
+
+    const record = argv.record ?? join(argv['out-dir'], 'record.json');
+    stage(4, `${argv.runs} cached run(s)${argv.baseline ? ` + ${argv.baseline} uncached` : ''}, one at a time; record ${record}`);
+    const rec = await runSequence(kube, { namespace, build: argv.build, runs: argv.runs, cold: argv.cold, baseline: argv.baseline, record, resume: false, 'reset-image': argv['reset-image'], timeout: argv['run-timeout'] });
+
+    stage(5, `gate: ${gateOpts.metric} time, min speedup ${gateOpts.minSpeedup}`);
+    const gate = evaluateGate(rec, gateOpts);
+    stage(6, `report into ${argv['out-dir']}`);
+    const { report, files } = await writeReports(rec, gate, argv['out-dir']);
+    emit(argv.output, { ...report, files }, `${renderTable(rec, gate)}\n\n${verdictLine(gate)}\nReport files:\n${Object.values(files).map((f) => `  ${f}`).join('\n')}`);
+    process.exitCode = gate.passed ? ExitCode.ok : ExitCode.failed;
   },
 };

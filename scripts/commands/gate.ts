@@ -31,9 +31,13 @@ export interface GateArgs extends GlobalArgs {
 }
 
 /** Adds the record and gate options to a command (also used by `report`). */
-export function withGateOptions<T>(y: Argv<T>) {
+export function withGateOptions<T>(y: Argv<T>, { recordRequired = true } = {}) {
   return y
-    .option('record', { type: 'string', demandOption: true, describe: 'Run record JSON written by `run`' })
+    .option('record', {
+      type: 'string',
+      demandOption: recordRequired,
+      describe: recordRequired ? 'Run record JSON written by `run`' : 'Where to write the run record (default: <out-dir>/record.json)',
+    })
     .option('min-speedup', {
       type: 'string',
       default: String(DEFAULT_MIN_SPEEDUP),

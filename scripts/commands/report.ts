@@ -5,10 +5,11 @@ import { dirname, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../lib/common-options.js';
 import { usageError } from '../lib/errors.js';
-import { evaluateGate } from '../lib/gate.js';
+import { evaluateGate, type GateResult } from '../lib/gate.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { readRecord, writeFileAtomic } from '../lib/record-io.js';
-import { renderJson, renderMarkdown, renderTable } from '../lib/report.js';
+import { renderJson, renderMarkdown, renderTable, type MachineReport } from '../lib/report.js';
+import type { RunRecord } from '../lib/record.js';
 import { renderSvg } from '../lib/report-svg.js';
 import { gateOptionsFrom, withGateOptions, type GateArgs } from './gate.js';
 
@@ -17,7 +18,7 @@ interface ReportArgs extends GateArgs {
 }
 
 /** The report files, by format. */
-interface ReportFiles {
+export interface ReportFiles {
   markdown: string;
   json: string;
   svg: string;
@@ -36,17 +37,22 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
     const opts = gateOptionsFrom(argv);
     const record = await readRecord(argv.record);
     const gate = evaluateGate(record, opts);
-    const outDir = argv['out-dir'] ?? dirname(argv.record);
-    const files: ReportFiles = { markdown: join(outDir, 'report.md'), json: join(outDir, 'report.json'), svg: join(outDir, 'report.svg') };
-    const report = renderJson(record, gate);
-    try {
-      await writeFileAtomic(files.markdown, renderMarkdown(record, gate));
-      await writeFileAtomic(files.json, JSON.stringify(report, null, 2) + '\n');
-      await writeFileAtomic(files.svg, renderSvg(record, gate));
-    } catch (err) {
-      throw usageError(`cannot write the report into ${outDir}: ${(err as Error).message}`, 'pass a writable directory with --out-dir');
-    }
-    progress('report', `wrote ${Object.values(files).join(', ')}`);
+    const { report, files } = await writeReports(record, gate, argv['out-dir'] ?? dirname(argv.record));
     emit(argv.output, { ...report, files }, `${renderTable(record, gate)}\nReport files:\n${Object.values(files).map((f) => `  ${f}`).join('\n')}`);
   },
 };
+
+/** Writes report.md, report.json and report.svg into outDir (atomically each). */
+export async function writeReports(record: RunRecord, gate: GateResult, outDir: string): Promise<{ report: MachineReport; files: ReportFiles }> {
+  const files: ReportFiles = { markdown: join(outDir, 'report.md'), json: join(outDir, 'report.json'), svg: join(outDir, 'report.svg') };
+  const report = renderJson(record, gate);
+  try {
+    await writeFileAtomic(files.markdown, renderMarkdown(record, gate));
+    await writeFileAtomic(files.json, JSON.stringify(report, null, 2) + '\n');
+    await writeFileAtomic(files.svg, renderSvg(record, gate));
+  } catch (err) {
+    throw usageError(`cannot write the report into ${outDir}: ${(err as Error).message}`, 'pass a writable directory with --out-dir');
+  }
+  progress('report', `wrote ${Object.values(files).join(', ')}`);
+  return { report, files };
+}

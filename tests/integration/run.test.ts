@@ -152,3 +152,30 @@ S('bad input: too few runs, unknown Build', async () => {
 });
 
 S.run();
+
+const D = suite('demo (real API server, stand-in controllers)');
+D('demo chains PVC, strategy copy, Build, runs, gate and report; exit code is the verdict', async () => {
+  const dns = await newNamespace(kube, 'demo');
+  const dstrategy = (await installStrategy(kube, 'buildah-strategy-managed-push')).metadata.name;
+  await kube.storage.createStorageClass({ body: { metadata: { name: `${dns}-sc` }, provisioner: 'example.com/none', volumeBindingMode: 'WaitForFirstConsumer' } });
+  const ctl = new FakeController(kube, dns, plan).start();
+  try {
+    const out = join(dir, 'demo');
+    const common = ['demo', '-n', dns, '-s', dstrategy, '--storage-class', `${dns}-sc`, '--source-url', 'http://x/app.git', '--output-image', 'r/app', '--no-cold', '--run-timeout', '60s', '--out-dir', out];
+    const r = await cli(common);
+    assert.is(r.code, 0, r.stderr);
+    for (const stage of ['stage 1/6', 'stage 2/6', 'stage 3/6', 'stage 4/6', 'stage 5/6', 'stage 6/6']) assert.match(r.stderr, stage);
+    assert.match(r.stdout, /PASS: /);
+    for (const f of ['record.json', 'report.md', 'report.json', 'report.svg']) assert.ok(existsSync(join(out, f)), f);
+    const fail = await cli([...common, '--min-speedup', '100']);
+    assert.is(fail.code, 1, fail.stderr);
+    assert.match(fail.stdout, /FAIL: /);
+    assert.match(fail.stderr, /already as requested; nothing changed/);
+  } finally {
+    ctl.stop();
+    await deleteNamespace(kube, dns);
+    await deleteClusterStrategy(kube, dstrategy);
+    await kube.storage.deleteStorageClass({ name: `${dns}-sc` }).catch(() => undefined);
+  }
+});
+D.run();
