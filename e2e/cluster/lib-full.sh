@@ -77,12 +77,20 @@ full_ensure_packages() {
 }
 
 # ---------------------------------------------------------------- single instance
+# full_other_owner: prints the dir of ANOTHER full cluster that holds this machine (has
+# live PID files), or nothing.
+full_other_owner() {
+  local owner; owner=$(cat "${FULL_OWNER_FILE}" 2>/dev/null || true)
+  if [[ -n "$owner" && "$owner" != "${CLUSTER_DIR}" && -d "$owner/run" ]] && compgen -G "$owner/run/*.pid" >/dev/null; then
+    echo "$owner"
+  fi
+  return 0
+}
+
 full_claim_machine() {
-  if [[ -s "${FULL_OWNER_FILE}" ]]; then
-    local owner; owner=$(cat "${FULL_OWNER_FILE}")
-    if [[ "$owner" != "${CLUSTER_DIR}" && -d "$owner/run" ]] && compgen -G "$owner/run/*.pid" >/dev/null; then
-      die "a full cluster from ${owner} holds this machine (bridge ${BRIDGE}); stop it first: SWC_CLUSTER_DIR=${owner} e2e/cluster/down.sh"
-    fi
+  local owner; owner=$(full_other_owner)
+  if [[ -n "$owner" ]]; then
+    die "a full cluster from ${owner} holds this machine (bridge ${BRIDGE}); stop it first: SWC_CLUSTER_DIR=${owner} e2e/cluster/down.sh"
   fi
   echo "${CLUSTER_DIR}" >"${FULL_OWNER_FILE}"
 }
@@ -480,6 +488,13 @@ full_cleanup_on_failure() { :; }
 # ---------------------------------------------------------------- down.sh hooks
 full_down_before_processes() {
   full_paths
+  FULL_NOT_OWNER="$(full_other_owner)"
+  if [[ -n "${FULL_NOT_OWNER}" ]]; then
+    # The bridge, containerd state dir, iptables chains and cgroups belong to the cluster in
+    # FULL_NOT_OWNER: stop only this dir's own PIDs and touch nothing machine-wide.
+    log "the machine-wide parts (bridge, containerd, pods) belong to ${FULL_NOT_OWNER}; leaving them alone"
+    return 0
+  fi
   local name
   # No new pods: stop what creates or schedules them, and the kubelet (so it restarts nothing).
   for name in local-path-provisioner kube-scheduler kube-controller-manager kubelet; do stop_process "$name" 20; done
@@ -514,6 +529,7 @@ our_shim_pids() {
 }
 
 full_down_after_processes() {
+  [[ -z "${FULL_NOT_OWNER:-}" ]] || return 0
   local pid m
   for pid in $(our_shim_pids); do log "killing leftover shim pid ${pid}"; kill -KILL "$pid" 2>/dev/null || true; done
   # Mounts: everything under the cluster dir and containerd's state dir, deepest first.

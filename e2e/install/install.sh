@@ -170,15 +170,13 @@ render_tekton() {
   local out="$1" dir f c sed_args=() v="v${TEKTON_VERSION}"
   dir="$(module_dir github.com/tektoncd/pipeline "v${TEKTON_VERSION}")/config"
   for c in "${TEKTON_IMAGES[@]}"; do
-    sed_args+=(-e "s|ko://github.com/tektoncd/pipeline/cmd/${c}\([\"' ]\|$\)|${IMAGE[tekton-${c}]}\1|g")
+    sed_args+=(-e "s#ko://github.com/tektoncd/pipeline/cmd/${c}([\"' ,]|\$)#${IMAGE[tekton-${c}]}\1#g")
   done
-  sed_args+=(-e "s|cgr.dev/chainguard/busybox@sha256:[0-9a-f]\{64\}|${IMAGE[shell]}|g")
-  sed_args+=(-e "s/\(pipeline.tekton.dev\/release\): \"devel\"/\1: \"${v}\"/g"
-             -e "s/\(app.kubernetes.io\/version\): \"devel\"/\1: \"${v}\"/g"
-             -e "s/\(version\): \"devel\"/\1: \"${v}\"/g")
+  sed_args+=(-e "s#cgr.dev/chainguard/busybox@sha256:[0-9a-f]{64}#${IMAGE[shell]}#g")
+  sed_args+=(-e "s#(pipeline.tekton.dev/release|app.kubernetes.io/version|version): \"devel\"#\1: \"${v}\"#g")
   : >"${out}"
   while IFS= read -r f; do
-    { echo "---"; echo "# Source: github.com/tektoncd/pipeline@${v}/config/${f#"${dir}/"}"; sed "${sed_args[@]}" "${f}"; } >>"${out}"
+    { echo "---"; echo "# Source: github.com/tektoncd/pipeline@${v}/config/${f#"${dir}/"}"; sed -E "${sed_args[@]}" "${f}"; echo; } >>"${out}"
   done < <(find "${dir}" -name '*.yaml' | LC_ALL=C sort)
   ! grep -n 'ko://' "${out}" >&2 || die "unresolved ko:// references left in ${out}"
   grep -q -- "\"-shell-image\", \"${IMAGE[shell]}\"" "${out}" || die "-shell-image was not replaced in ${out}"
@@ -190,11 +188,11 @@ render_shipwright() {
   local out="$1" dir f c sed_args=()
   dir="$(module_dir github.com/shipwright-io/build "v${SHIPWRIGHT_VERSION}")/deploy"
   for c in "${SHIPWRIGHT_IMAGES[@]}"; do
-    sed_args+=(-e "s|ko://github.com/shipwright-io/build/cmd/${c}\([\"' ]\|$\)|${IMAGE[shipwright-${c#shipwright-}]}\1|g")
+    sed_args+=(-e "s#ko://github.com/shipwright-io/build/cmd/${c}([\"' ,]|\$)#${IMAGE[shipwright-${c#shipwright-}]}\1#g")
   done
   : >"${out}"
   while IFS= read -r f; do
-    { echo "---"; echo "# Source: github.com/shipwright-io/build@v${SHIPWRIGHT_VERSION}/deploy/${f#"${dir}/"}"; sed "${sed_args[@]}" "${f}"; } >>"${out}"
+    { echo "---"; echo "# Source: github.com/shipwright-io/build@v${SHIPWRIGHT_VERSION}/deploy/${f#"${dir}/"}"; sed -E "${sed_args[@]}" "${f}"; echo; } >>"${out}"
   done < <(find "${dir}" -name '*.yaml' | LC_ALL=C sort)
   ! grep -n 'ko://' "${out}" >&2 || die "unresolved ko:// references left in ${out}"
 }
@@ -221,7 +219,7 @@ render_strategies() {
   : >"${out}"
   for f in "${INSTALL_DIR}"/strategies/*.yaml; do
     { echo "---"; echo "# Source: e2e/install/strategies/${f##*/}"
-      sed "s|image: 10\.88\.0\.1:5000/offline/buildah[:@][^ ]*|image: ${BUILDAH_IMAGE}|" "${f}"; } >>"${out}"
+      sed "s|image: 10\.88\.0\.1:5000/offline/buildah[:@][^ ]*|image: ${BUILDAH_IMAGE}|" "${f}"; echo; } >>"${out}"
   done
 }
 

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables for the scripts that source this file
 # Pinned versions and cache locations for e2e/install/*. Sourced, never run.
 # The same variable names as e2e/cluster/versions.sh (no leading "v"); both honour overrides.
 TEKTON_VERSION="${TEKTON_VERSION:-1.12.2}"         # github.com/tektoncd/pipeline (LTS line v1.12)

@@ -92,7 +92,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
 
     const record = argv.record ?? join(argv['out-dir'], 'record.json');
     stage(4, `${argv.runs} cached run(s)${argv.baseline ? ` + ${argv.baseline} uncached` : ''}, one at a time; record ${record}`);
-    const rec = await runSequence(kube, { namespace, build: argv.build, runs: argv.runs, cold: argv.cold, baseline: argv.baseline, record, resume: false, 'reset-image': argv['reset-image'], timeout: argv['run-timeout'] });
+    const rec = await runSequence(kube, { namespace, build: argv.build, runs: argv.runs, cold: argv.cold, baseline: argv.baseline, record, resume: false, 'reset-image': argv['reset-image'], timeout: argv['run-timeout'], 'lock-timeout': '30m' });
 
     stage(5, `gate: ${gateOpts.metric} time, min speedup ${gateOpts.minSpeedup}`);
     const gate = evaluateGate(rec, gateOpts);

@@ -5,8 +5,15 @@ import { call, connect, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION,
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { validateDuration, validateLabelName, validateName } from '../lib/validate.js';
-import { CliError, ExitCode, notFoundError, usageError } from '../lib/errors.js';
-import { readStrategy, type StrategyRef } from '../lib/strategies.js';
+import { CliError, ExitCode, conflictError, notFoundError, usageError } from '../lib/errors.js';
+import { readStrategy, refLabel, type StrategyRef } from '../lib/strategies.js';
+import { hostname } from 'node:os';
+import { acquireCacheLock } from '../lib/lease.js';
+import { cacheVolumesOf } from '../lib/build.js';
+import { parsePatchRecord, specHash } from '../lib/patch.js';
+import { diskFullMessage } from '../lib/failures.js';
+import { cacheDf } from '../lib/cache-reset.js';
+import type { StrategyObject } from '../lib/strategy-types.js';
 import { detectProfile } from '../lib/profiles.js';
 import { readRecord, writeRecord } from '../lib/record-io.js';
 import { RECORD_SCHEMA_VERSION, type RunKind, type RunRecord } from '../lib/record.js';
@@ -24,6 +31,7 @@ export interface RunArgs extends GlobalArgs, NamespaceArgs {
   resume: boolean;
   'reset-image': string;
   timeout: string;
+  'lock-timeout': string;
 }
 
 export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
@@ -37,7 +45,8 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
       .option('baseline', { type: 'number', default: 0, describe: "Also run N uncached BuildRuns (cache volume left to the strategy's emptyDir) for an A/B comparison" })
       .option('record', { type: 'string', default: 'shipwright-cache-record.json', describe: 'Where to write the JSON record' })
       .option('resume', { type: 'boolean', default: false, describe: 'Continue an interrupted record instead of starting over' })
-      .option('reset-image', { type: 'string', default: DEFAULT_RESET_IMAGE, describe: 'Image with sh and find for --cold' }) as unknown as Argv<RunArgs>,
+      .option('reset-image', { type: 'string', default: DEFAULT_RESET_IMAGE, describe: 'Image with sh, find and df: empties the cache (--cold, corruption) and reads its free space' })
+      .option('lock-timeout', { type: 'string', default: '30m', describe: 'How long to wait for another run that holds the cache lock' }) as unknown as Argv<RunArgs>,
   handler: async (argv) => {
     setQuiet(argv.quiet);
     const record = await runSequence(connect(), argv);
@@ -51,6 +60,21 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
     if (failed.length) process.exitCode = ExitCode.failed;
   },
 };
+
+/**
+ * Stops when the strategy is no longer cache-ready, was edited after the
+ * patch (its recorded hash), or changed since `expected`. Returns its hash.
+ */
+function checkStrategy(strategy: StrategyObject, label: string, expected: string | undefined): string {
+  const hash = specHash(strategy.spec);
+  const rec = parsePatchRecord(strategy.metadata.annotations, label);
+  const { ready } = cacheVolumesOf(strategy, label);
+  const fix = "re-run 'shipwright-cache patch-strategy' (copy mode re-derives its copy; for in-place, unpatch-strategy --force first), then start a new record";
+  if (!ready) throw conflictError(`${label} is no longer cache-ready (was it re-applied by an operator, or edited?); warm runs would not use the cache`, fix);
+  if (rec && rec.specAfter !== hash) throw conflictError(`${label} was changed after shipwright-cache patched it (spec ${rec.specAfter} -> ${hash}); runs would not measure the patched strategy`, fix);
+  if (expected !== undefined && expected !== hash) throw conflictError(`${label} changed during the runs (spec ${expected} -> ${hash}); the runs before and after are not comparable`, fix);
+  return hash;
+}
 
 const buildApi = (namespace: string) => ({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'builds', namespace });
 
@@ -78,7 +102,9 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   const sref = build.spec.strategy as { name: string; kind?: StrategyKind };
   const strategyRef: StrategyRef = { kind: sref.kind ?? 'ClusterBuildStrategy', name: sref.name, namespace: sref.kind === 'BuildStrategy' ? namespace : undefined };
   const strategy = await readStrategy(kube, strategyRef);
-  const profile = strategy ? detectProfile(strategy.spec)?.profile : undefined;
+  if (!strategy) throw notFoundError(`${refLabel(strategyRef)}, the strategy of ${label}, does not exist`, "create it with 'shipwright-cache patch-strategy'");
+  const profile = detectProfile(strategy.spec)?.profile;
+  const startHash = checkStrategy(strategy, refLabel(strategyRef), undefined);
   const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace }).catch(() => undefined);
 
   let record: RunRecord;
@@ -94,7 +120,7 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
       createdAt: new Date().toISOString(),
       namespace,
       build: buildName,
-      strategy: { name: strategyRef.name, kind: strategyRef.kind, profile: profile?.id },
+      strategy: { name: strategyRef.name, kind: strategyRef.kind, profile: profile?.id, specHash: startHash },
       cache: { pvc, volume: pvcVolumes.map((v) => v.name).join(','), storageClass: claim?.spec?.storageClassName, accessModes: claim?.spec?.accessModes, size: String(claim?.spec?.resources?.requests?.storage ?? '') },
       runs: [],
     };
@@ -107,30 +133,61 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   // A resumed sequence whose cold run did not complete starts clean.
   if (record.runs.length > 0 && record.runs[0].outcome !== 'Succeeded') record.runs = [];
 
+  if (record.strategy?.specHash && record.strategy.specHash !== startHash) {
+    throw conflictError(`${refLabel(strategyRef)} changed since the recorded runs began (spec ${record.strategy.specHash} -> ${startHash}); resumed runs would not be comparable`, 'start a new record (drop --resume)');
+  }
+
+  const lockWaitMs = validateDuration('--lock-timeout', argv['lock-timeout']);
+  const lock = await acquireCacheLock(kube, namespace, pvc, { identity: `${hostname()}/${runId}`, waitMs: lockWaitMs });
   const abort = new AbortController();
   let current: string | undefined;
   const onInterrupt = () => abort.abort();
   process.on('shipwright-cache:interrupt' as never, onInterrupt);
   try {
+    let resetNext = false;
     if (record.runs.length === 0) {
       if (argv.cold) {
         await resetCache(kube, namespace, pvc, argv['reset-image'], runId);
+        resetNext = true;
       } else if (claim?.status?.phase === 'Bound') {
         progress('run', `warning: PersistentVolumeClaim ${namespace}/${pvc} is already bound and may hold a warm cache; the first run may not be cold (pass --cold)`);
       }
     }
+    let resetForCorruption = false;
     for (let i = record.runs.length; i < plan.length; i++) {
-      const kind = plan[i];
+      // A strategy changed under us (an operator re-applied it, someone edited it) would make
+      // "warm" runs uncached: stop rather than measure them.
+      const now = await readStrategy(kube, strategyRef);
+      if (!now) throw notFoundError(`${refLabel(strategyRef)} was deleted during the runs`, "re-create it with 'shipwright-cache patch-strategy' and start again");
+      checkStrategy(now, refLabel(strategyRef), startHash);
+      const kind: RunKind = resetNext && plan[i] !== 'baseline' ? 'cold' : plan[i];
       const entry = await runOnce(kube, {
         namespace, build: buildName, runId, index: i, kind, timeoutMs, profile, signal: abort.signal,
         emptyDirVolumes: kind === 'baseline' ? pvcVolumes.map((v) => v.name) : undefined,
         onCreated: (n) => (current = n),
       });
-      if (i === 0 && argv.cold) entry.cacheReset = true;
+      if (resetNext && kind !== 'baseline') {
+        entry.cacheReset = true;
+        resetNext = false;
+      }
       current = undefined;
+      if (entry.outcome !== 'Succeeded' && entry.failure?.class === 'cache-corrupt' && !resetForCorruption) {
+        // A build killed mid-way can leave the store corrupted or locked: reset once, run again as cold.
+        progress('run', `${entry.buildRunName} failed on a damaged cache (${entry.failure.evidence}); emptying the cache once and running again as cold`);
+        await resetCache(kube, namespace, pvc, argv['reset-image'], `${runId}-r`);
+        resetForCorruption = true;
+        resetNext = true;
+        i--;
+        continue;
+      }
       record.runs.push(entry);
       record.updatedAt = new Date().toISOString();
       await writeRecord(argv.record, record);
+      if (entry.outcome !== 'Succeeded' && entry.failure?.class === 'disk-full') {
+        const df = await cacheDf(kube, namespace, pvc, argv['reset-image'], runId).catch(() => undefined);
+        const m = diskFullMessage(pvc, namespace, String(claim?.status?.capacity?.storage ?? claim?.spec?.resources?.requests?.storage ?? '?'), df);
+        throw new CliError(`${entry.buildRunName}: ${m.message}: ${entry.failure.evidence}`, { exitCode: ExitCode.failed, hint: m.hint });
+      }
       if (entry.outcome !== 'Succeeded' && kind !== 'baseline') {
         progress('run', `stopping: ${entry.buildRunName} ${entry.outcome} (${entry.reason}: ${entry.message ?? ''})`);
         break;
@@ -150,6 +207,7 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
     throw err;
   } finally {
     process.off('shipwright-cache:interrupt' as never, onInterrupt);
+    await lock.release();
   }
   record.interrupted = undefined;
   await writeRecord(argv.record, record);

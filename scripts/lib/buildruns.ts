@@ -6,6 +6,7 @@ import { buildRunDone, countCacheHits, phasesFrom, strategyStepContainers, total
 import type { CacheProfile } from './profiles.js';
 import type { RunEntry, RunKind } from './record.js';
 import { CliError, ExitCode } from './errors.js';
+import { classifyFailure, redact } from './failures.js';
 import { LABEL_MANAGED, MANAGED_BY } from './patch.js';
 
 export const LABEL_RUN_ID = 'shipwright-cache.io/run-id';
@@ -102,26 +103,29 @@ async function measure(kube: Kube, o: RunOne, br: BuildRunLike, timedOut: boolea
   let hits: number | null = null;
   let steps: number | null = null;
   const pod = taskRun?.status?.podName;
-  if (pod && o.profile?.log) {
-    let log = '';
+  const failed = timedOut || done?.outcome !== 'Succeeded';
+  let log = '';
+  if (pod && (o.profile?.log || failed)) {
     for (const container of strategyStepContainers(taskRun)) {
       log += await kube.core.readNamespacedPodLog({ name: pod, namespace: o.namespace, container }).catch(() => '');
     }
     if (log) ({ hits, steps } = countCacheHits(log, o.profile));
   }
+  const failure = failed && !timedOut ? classifyFailure(`${done?.message ?? ''}\n${br.status?.failureDetails?.message ?? ''}`, log) : undefined;
   const entry: RunEntry = {
     index: o.index,
     kind: o.kind,
     buildRunName: br.metadata.name,
     outcome: timedOut ? 'TimedOut' : (done?.outcome ?? 'Failed'),
     reason: timedOut ? 'Timeout' : done?.reason,
-    message: timedOut ? `no result within ${Math.round(o.timeoutMs / 1000)}s; canceled` : done?.message,
+    message: timedOut ? `no result within ${Math.round(o.timeoutMs / 1000)}s; canceled` : done?.message === undefined ? undefined : redact(done.message),
     startTime: br.status?.startTime,
     completionTime: br.status?.completionTime,
     totalSeconds: totalSeconds(br),
     phases: phasesFrom(taskRun, br),
     cacheHits: hits,
     cacheableSteps: steps,
+    ...(failure ? { failure: { class: failure.kind, ...(failure.evidence ? { evidence: redact(failure.evidence) } : {}) } } : {}),
   };
   const p = entry.phases;
   progress('run', `#${o.index + 1} (${o.kind}) ${entry.buildRunName}: ${entry.outcome}${entry.reason && entry.outcome !== 'Succeeded' ? ` (${entry.reason})` : ''}, total ${fmt(entry.totalSeconds)}, build ${fmt(p.build)}${hits !== null ? `, cache hits ${hits}/${steps}` : ''}`);

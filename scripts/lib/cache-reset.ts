@@ -5,23 +5,26 @@ import { call, poll, statusOf, type Kube } from './kube.js';
 import { progress } from './log.js';
 import { CliError, ExitCode } from './errors.js';
 import { LABEL_MANAGED, MANAGED_BY } from './patch.js';
+import { parseDf } from './failures.js';
 
 export const DEFAULT_RESET_IMAGE = 'docker.io/library/busybox:1.37.0';
 
-export function resetPod(namespace: string, pvc: string, image: string, suffix: string): V1Pod {
+const EMPTY_SCRIPT = 'find /cache -mindepth 1 -maxdepth 1 -exec rm -rf {} + && echo "cache emptied" && df -k /cache | tail -1';
+
+export function resetPod(namespace: string, pvc: string, image: string, suffix: string, script = EMPTY_SCRIPT, what = 'reset'): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: `${pvc}-reset-${suffix}`.slice(0, 63).replace(/-+$/, ''), namespace, labels: { [LABEL_MANAGED]: MANAGED_BY, 'shipwright-cache.io/reset': pvc } },
+    metadata: { name: `${pvc}-${what}-${suffix}`.slice(0, 63).replace(/-+$/, ''), namespace, labels: { [LABEL_MANAGED]: MANAGED_BY, [`shipwright-cache.io/${what}`]: pvc } },
     spec: {
       restartPolicy: 'Never',
       securityContext: { runAsUser: 0, runAsGroup: 0 },
       containers: [
         {
-          name: 'reset',
+          name: what,
           image,
           imagePullPolicy: 'IfNotPresent',
-          command: ['sh', '-c', 'find /cache -mindepth 1 -maxdepth 1 -exec rm -rf {} + && echo "cache emptied" && df -h /cache | tail -1'],
+          command: ['sh', '-c', script],
           volumeMounts: [{ name: 'cache', mountPath: '/cache' }],
           resources: { requests: { cpu: '10m', memory: '16Mi' } },
         },
@@ -33,19 +36,31 @@ export function resetPod(namespace: string, pvc: string, image: string, suffix: 
 
 /** Empties the claim; waits for the pod, then deletes it. */
 export async function resetCache(kube: Kube, namespace: string, pvc: string, image: string, suffix: string, timeoutMs = 300_000): Promise<void> {
-  const body = resetPod(namespace, pvc, image, suffix);
+  progress('reset', `emptying PersistentVolumeClaim ${namespace}/${pvc} (${image})`);
+  await runCachePod(kube, resetPod(namespace, pvc, image, suffix), timeoutMs);
+}
+
+/** Size and free space of the cache volume, from `df -k` in a short pod. */
+export async function cacheDf(kube: Kube, namespace: string, pvc: string, image: string, suffix: string): Promise<ReturnType<typeof parseDf>> {
+  const log = await runCachePod(kube, resetPod(namespace, pvc, image, suffix, 'df -k /cache', 'df'), 120_000);
+  return parseDf(log);
+}
+
+/** Runs a pod on the cache volume to completion; returns its log; deletes it. */
+async function runCachePod(kube: Kube, body: V1Pod, timeoutMs: number): Promise<string> {
+  const namespace = body.metadata!.namespace!;
   const name = body.metadata!.name!;
-  progress('reset', `emptying PersistentVolumeClaim ${namespace}/${pvc} with pod ${name} (${image})`);
   await call(`create Pod ${namespace}/${name}`, () => kube.core.createNamespacedPod({ namespace, body }));
   try {
-    const pod = await poll(`pod ${namespace}/${name} to empty the cache`, timeoutMs, async () => {
+    const pod = await poll(`pod ${namespace}/${name} to finish`, timeoutMs, async () => {
       const p = await call(`get Pod ${namespace}/${name}`, () => kube.core.readNamespacedPod({ name, namespace }));
       return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p : undefined;
     }, { onWait: () => progress('reset', `waiting for pod ${name}`) });
+    const log = await kube.core.readNamespacedPodLog({ name, namespace }).catch(() => '');
     if (pod.status?.phase !== 'Succeeded') {
-      const log = await kube.core.readNamespacedPodLog({ name, namespace }).catch(() => '');
-      throw new CliError(`emptying the cache failed: pod ${namespace}/${name} ended ${pod.status?.phase}${log ? `: ${log.trim().slice(-300)}` : ''}`, { exitCode: ExitCode.failed, hint: 'check the claim is writable by root, or empty it by hand' });
+      throw new CliError(`pod ${namespace}/${name} on the cache volume ended ${pod.status?.phase}${log ? `: ${log.trim().slice(-300)}` : ''}`, { exitCode: ExitCode.failed, hint: 'check the claim is writable by root, or empty it by hand' });
     }
+    return log;
   } finally {
     await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch((err) => {
       if (statusOf(err).code !== 404) progress('reset', `could not delete pod ${name}: ${(err as Error).message}`);

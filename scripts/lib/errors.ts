@@ -1,3 +1,5 @@
+import { redact } from './failures.js';
+
 // Errors the CLI reports to users. Every error names the object, what was
 // expected and the fix, and maps to a distinct exit code so a CI step can
 // tell a failed gate from a broken cluster.
@@ -42,9 +44,9 @@ export const conflictError = (message: string, hint?: string) => new CliError(me
 
 /** One-line (plus hint) rendering used by the CLI's failure handler. */
 export function formatError(err: unknown): string {
-  if (err instanceof CliError) return err.hint ? `error: ${err.message}\n  fix: ${err.hint}` : `error: ${err.message}`;
-  if (err instanceof Error) return `error: ${err.message}`;
-  return `error: ${String(err)}`;
+  if (err instanceof CliError) return redact(err.hint ? `error: ${err.message}\n  fix: ${err.hint}` : `error: ${err.message}`);
+  if (err instanceof Error) return redact(`error: ${err.message}`);
+  return redact(`error: ${String(err)}`);
 }
 
 export function exitCodeOf(err: unknown): number {

@@ -1,3 +1,5 @@
+import { redact } from './failures.js';
+
 // Progress output. Human progress goes to stderr so that stdout stays clean for
 // `--output json`; every line carries the elapsed time since the command began.
 
@@ -20,7 +22,7 @@ export function elapsed(since = started): string {
 /** A progress line: `[  12.3s] stage: message`. */
 export function progress(stage: string, message: string): void {
   if (quiet) return;
-  process.stderr.write(`[${elapsed().padStart(7)}] ${stage}: ${message}\n`);
+  process.stderr.write(`[${elapsed().padStart(7)}] ${stage}: ${redact(message)}\n`);
 }
 
 /** Print the command's result: a JSON document or human text on stdout. */

@@ -40,6 +40,8 @@ export interface RunEntry {
   cacheableSteps?: number | null;
   /** The cache was reset before this run (corruption, --cold); it counts as cold. */
   cacheReset?: boolean;
+  /** For a failed run: what the failure looked like (cache-corrupt, disk-full, other) and the log line that says so. */
+  failure?: { class: 'cache-corrupt' | 'disk-full' | 'other'; evidence?: string };
 }
 
 export interface RunRecord {
@@ -49,7 +51,7 @@ export interface RunRecord {
   updatedAt?: string;
   namespace: string;
   build: string;
-  strategy?: { name: string; kind: 'BuildStrategy' | 'ClusterBuildStrategy'; profile?: string };
+  strategy?: { name: string; kind: 'BuildStrategy' | 'ClusterBuildStrategy'; profile?: string; /** Hash of the strategy spec the runs used. */ specHash?: string };
   cache?: { pvc: string; storageClass?: string; accessModes?: string[]; size?: string; volume: string };
   /** Set when the sequence did not finish (interrupt, timeout). */
   interrupted?: boolean;

@@ -16,6 +16,8 @@ export interface FakeRunPlan {
   push: number;
   /** Finish as failed with this reason. */
   failReason?: string;
+  /** The failure message (default: "build failed: <reason>"). */
+  failMessage?: string;
   /** Never finish (for timeout and interrupt tests). */
   hang?: boolean;
 }
@@ -25,6 +27,7 @@ export class FakeController {
   private seen = new Set<string>();
   readonly handled: string[] = [];
   readonly errors: string[] = [];
+  readonly pods: string[] = [];
 
   constructor(
     private kube: Kube,
@@ -52,6 +55,13 @@ export class FakeController {
   }
 
   private async reconcile(): Promise<void> {
+    // Stand-in for the kubelet: the cache reset / df pods run to completion.
+    const pods = await this.kube.core.listNamespacedPod({ namespace: this.namespace, labelSelector: 'app.kubernetes.io/managed-by=shipwright-cache' });
+    for (const pod of pods.items) {
+      if (pod.status?.phase === 'Succeeded') continue;
+      this.pods.push(pod.metadata!.name!);
+      await this.kube.core.patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace: this.namespace, body: [{ op: 'add', path: '/status/phase', value: 'Succeeded' }] });
+    }
     // Build registration, as Shipwright's Build reconciler reports it (the checks themselves are create-build's).
     const builds = (await this.kube.custom.listNamespacedCustomObject({ ...SW, plural: 'builds', namespace: this.namespace })) as { items: any[] };
     for (const b of builds.items) {
@@ -90,12 +100,12 @@ export class FakeController {
       });
       const ok = !p.failReason;
       await this.setStatus(name, {
-        conditions: [{ type: 'Succeeded', status: ok ? 'True' : 'False', reason: ok ? 'Succeeded' : p.failReason, message: ok ? 'All Steps have completed executing' : `build failed: ${p.failReason}`, lastTransitionTime: at(s4) }],
+        conditions: [{ type: 'Succeeded', status: ok ? 'True' : 'False', reason: ok ? 'Succeeded' : p.failReason, message: ok ? 'All Steps have completed executing' : (p.failMessage ?? `build failed: ${p.failReason}`), lastTransitionTime: at(s4) }],
         startTime: at(0),
         completionTime: at(s4),
         taskRunName: trName,
         executor: { kind: 'TaskRun', name: trName },
-        ...(ok ? {} : { failureDetails: { reason: p.failReason, message: `build failed: ${p.failReason}` } }),
+        ...(ok ? {} : { failureDetails: { reason: p.failReason, message: p.failMessage ?? `build failed: ${p.failReason}` } }),
       });
     }
   }
