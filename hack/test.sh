@@ -5,7 +5,8 @@
 # etcd/kube-apiserver binaries (built once from the Go module proxy into
 # ~/.cache/shipwright-cache, reused after).
 #
-# Usage: hack/test.sh [unit|integration|all]   (default all)
+# Usage: hack/test.sh [unit|cluster|integration|all]   (default all)
+#   cluster: bring-up, idempotent re-up and teardown of the control plane (e2e/cluster/test-cluster.sh)
 # Closing line: "N passed, N failed" over every suite that ran.
 set -euo pipefail
 
@@ -40,6 +41,24 @@ run_suite() {
   if [[ ${rc} -ne 0 && ${total} -eq $((passed + ${skipped:-0})) ]]; then FAILED=$((FAILED + 1)); fi
 }
 
+# run_shell_suite NAME CMD...: a bash test script whose last line is "N passed, N failed".
+run_shell_suite() {
+  local name="$1" out rc=0 line
+  shift
+  echo "== ${name} tests ($*)"
+  out="$(mktemp)"
+  "$@" 2>&1 | tee "${out}" || rc=$?
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "${out}" | tail -1)
+  rm -f "${out}"
+  if [[ -z "${line}" ]]; then
+    echo "!! ${name}: no summary line (exit ${rc})"
+    FAILED=$((FAILED + 1)); return
+  fi
+  PASSED=$((PASSED + $(echo "${line}" | cut -d' ' -f1)))
+  FAILED=$((FAILED + $(echo "${line}" | cut -d' ' -f3)))
+  if [[ ${rc} -ne 0 && $(echo "${line}" | cut -d' ' -f3) -eq 0 ]]; then FAILED=$((FAILED + 1)); fi
+}
+
 start_test_cluster() {
   TEST_CLUSTER_DIR="$(mktemp -d /tmp/swc-test-cluster.XXXXXX)"
   echo "== starting a test control plane in ${TEST_CLUSTER_DIR}"
@@ -62,6 +81,7 @@ main() {
   echo "== typecheck"
   if npx tsc -p tsconfig.test.json; then echo "typecheck ok"; else echo "!! typecheck failed"; FAILED=$((FAILED + 1)); fi
   if [[ "${what}" == unit || "${what}" == all ]]; then run_suite unit tests/unit; fi
+  if [[ "${what}" == cluster || "${what}" == all ]]; then run_shell_suite cluster e2e/cluster/test-cluster.sh control-plane; fi
   if [[ "${what}" == integration || "${what}" == all ]]; then
     if start_test_cluster; then
       run_suite integration tests/integration
