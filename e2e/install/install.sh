@@ -102,6 +102,31 @@ setup_cluster_access() {
   [[ -n "${kubectl}" ]] || die "no kubectl (${K8S_BIN_DIR}/kubectl or on PATH)"
   KUBECTL=("${kubectl}" --kubeconfig "${KUBECONFIG_FILE}")
   "${KUBECTL[@]}" version >/dev/null 2>&1 || die "the cluster in ${KUBECONFIG_FILE} does not answer"
+  service_route
+}
+
+# service_route: host processes must reach Service ClusterIPs through the bridge. The
+# apiserver calls the webhooks (admission and CRD conversion) at their ClusterIP; without a
+# route for the Service CIDR the host sends that via eth0 with eth0's source address, kube-proxy
+# DNATs it to the pod and masquerades it to the bridge IP, and the pod's SYN-ACK, de-NATed back to
+# eth0's address on the way in, is dropped by the cluster's SWC-GUARD-IN chain ("pods reach only
+# the bridge IP"): webhook calls time out ("context deadline exceeded"). A route for the Service
+# CIDR via the bridge with the bridge IP as source makes that traffic stay on the bridge (and
+# keeps host traffic to unused ClusterIPs off eth0). Belongs in e2e/cluster (full mode network
+# setup); done here, idempotently, until it is there. The route goes away with the bridge.
+service_route() {
+  local env="${CLUSTER_DIR}/cluster.env" bridge bridge_ip cidr
+  [[ -s "${env}" ]] || return 0
+  bridge="$(sed -n 's/^BRIDGE=//p' "${env}")"
+  bridge_ip="$(sed -n 's/^BRIDGE_IP=//p' "${env}")"
+  cidr="$(sed -n 's/^SERVICE_CIDR=//p' "${env}")"
+  [[ -n "${bridge}" && -n "${bridge_ip}" && -n "${cidr}" ]] || return 0
+  ip link show "${bridge}" >/dev/null 2>&1 || return 0
+  if [[ -z "$(ip -4 route show exact "${cidr}" dev "${bridge}" 2>/dev/null)" ]]; then
+    ip route replace "${cidr}" dev "${bridge}" src "${bridge_ip}" \
+      || die "could not add the route ${cidr} dev ${bridge} src ${bridge_ip} (needs root)"
+    log "cluster network: route ${cidr} dev ${bridge} src ${bridge_ip} added (apiserver -> webhook ClusterIPs)"
+  fi
 }
 
 # apply SOURCE...: server-side apply (no last-applied annotation, so the big CRDs fit; a

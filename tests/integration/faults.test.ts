@@ -50,7 +50,8 @@ S('a cache lock held by a live run: wait, say who holds it, give up at --lock-ti
 });
 
 S('a lock left by a killed run expires and is taken over; the lock is released at the end', async () => {
-  await holdLease('killed-run', 3, 5);
+  // Renewed just now, 15 s lease: long enough that the run (started below, ~1-5 s) finds it live and waits.
+  await holdLease('killed-run', 0, 15);
   const ctl = new FakeController(kube, ns, ok).start();
   try {
     const r = await cli(['run', '-n', ns, '--build', 'app', '--runs', '2', '--record', join(dir, 'stale.json'), '--timeout', '60s']);
