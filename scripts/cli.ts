@@ -2,6 +2,8 @@
 // shipwright-cache: one CLI whose commands are the steps of the Tekton Tasks.
 // Every option can also come from the environment as SHIPWRIGHT_CACHE_<OPTION>
 // (e.g. SHIPWRIGHT_CACHE_PVC_NAME), which is how the Tasks pass parameters.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
@@ -21,6 +23,7 @@ export function buildCli(argv: string[]) {
     }, true)
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format of the result on stdout' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress lines on stderr' })
+    .option('debug', { type: 'boolean', default: false, describe: 'Print stack traces of errors' })
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .recommendCommands()
@@ -37,6 +40,9 @@ export function buildCli(argv: string[]) {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // An empty SHIPWRIGHT_CACHE_* variable means "not set" (Tekton passes empty params as empty strings).
+  for (const k of Object.keys(process.env)) if (k.startsWith('SHIPWRIGHT_CACHE_') && process.env[k] === '') delete process.env[k];
+  const debug = argv.includes('--debug') || /^(1|true)$/i.test(process.env.SHIPWRIGHT_CACHE_DEBUG ?? '');
   try {
     await buildCli(argv).parseAsync();
     return Number(process.exitCode ?? ExitCode.ok);
@@ -46,12 +52,22 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.usage;
     }
     process.stderr.write(formatError(err) + '\n');
-    if (process.env.SHIPWRIGHT_CACHE_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     return exitCodeOf(err);
   }
 }
 
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli.js') || process.argv[1]?.endsWith('/cli.ts');
+/** True when this file is the program (also through a symlink, as npm's bin links are). */
+function isMainModule(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+const isMain = isMainModule();
 if (isMain) {
   let interrupted = false;
   const onSignal = () => {

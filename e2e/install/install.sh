@@ -443,7 +443,10 @@ main() {
   log "tekton: applied ($(fmt_ms "$(elapsed "${t0}")"))"
   # The webhook's secret is mounted by its pod: namespace and secret first, then the rest.
   t0=$(date +%s%N)
-  "${KUBECTL[@]}" create namespace "${SHIPWRIGHT_NS}" --dry-run=client -o yaml | apply -
+  # (its own field manager: with the manifests' one, this name-only apply would drop the
+  # namespace labels that the manifests set, and every run would change the namespace twice)
+  "${KUBECTL[@]}" create namespace "${SHIPWRIGHT_NS}" --dry-run=client -o yaml \
+    | "${KUBECTL[@]}" apply --server-side --field-manager="${FIELD_MANAGER}-bootstrap" -f - >/dev/null
   SHP_CERT_CHANGED=0
   shp_webhook_cert
   apply "${SHIPWRIGHT_MANIFESTS[@]}"

@@ -12,10 +12,11 @@
 # whole seconds), the image pulls (kubelet events), and the split of the build-and-push step into
 # build and push (from the step's log timestamps).
 #
-# Usage: e2e/install/smoke.sh [--no-install] [--runs N] [--timeout SECONDS] [--keep]
+# Usage: e2e/install/smoke.sh [--no-install] [--runs N] [--timeout SECONDS]
 #   --runs N     BuildRuns to run (default 2)
 #   --timeout S  per BuildRun (default 900)
-#   --keep       keep namespace swc-smoke (default: kept too; BuildRuns are named smoke-<n>-<time>)
+# Namespace swc-smoke, the Build and the BuildRuns (smoke-<n>-<HHMMSS>) are kept for inspection;
+# a re-run re-applies the Build and adds BuildRuns.
 # Environment: SWC_CLUSTER_DIR (default /var/lib/shipwright-cache/node), SWC_GIT_ADDR.
 set -euo pipefail
 
@@ -135,7 +136,7 @@ EOF
 
 # report NAME WALL: where the time of BuildRun NAME went.
 report() {
-  local name="$1" wall="$2" tr pod br_c tr_c pod_c sched init first_step last_step finished
+  local name="$1" wall="$2" tr pod br_c tr_c pod_c sched init first_step finished
   tr="$(jq -r '.status.executor.name // .status.taskRunName // empty' "${WORK}/br.json")"
   [[ -n "${tr}" ]] || { echo "  (no TaskRun)"; return 1; }
   "${KUBECTL[@]}" get taskrun -n "${NS}" "${tr}" -o json >"${WORK}/tr.json"
@@ -162,38 +163,38 @@ report() {
     printf '    %6s  init %s started, finished +%s s\n' "$(dt "${br_c}" "${s}")" "${cname}" "$(dt "${s}" "${f}")"
   done < <(jq -r '.status.initContainerStatuses[]? | select(.state.terminated) | [.name, .state.terminated.startedAt, .state.terminated.finishedAt] | @tsv' "${WORK}/pod.json")
   [[ -z "${init}" ]] || printf '    %6s  %s\n' "$(dt "${br_c}" "${init}")" "Pod initialized"
-  first_step=""; last_step=""
+  first_step=""
   while IFS=$'\t' read -r cname s f; do
     [[ -n "${first_step}" ]] || first_step="${s}"
-    last_step="${f}"
     printf '    %6s  step %s ran %s s\n' "$(dt "${br_c}" "${s}")" "${cname}" "$(dt "${s}" "${f}")"
   done < <(jq -r '.status.steps[]? | select(.terminated) | [.name, .terminated.startedAt, .terminated.finishedAt] | @tsv' "${WORK}/tr.json")
   [[ -z "${finished}" ]] || printf '    %6s  %s\n' "$(dt "${br_c}" "${finished}")" "BuildRun completionTime"
   echo "  image pulls (kubelet events):"
   jq -r '.items | sort_by(.firstTimestamp // .eventTime) | .[] | select(.reason=="Pulled") | "    " + .message' "${WORK}/ev.json"
-  # build vs push inside the build-and-push step: the strategy logs "[INFO] Building image" and
-  # "[INFO] Pushing image"; the log timestamps are precise.
-  local logs b p e
-  logs="$("${KUBECTL[@]}" logs -n "${NS}" "${pod}" -c step-build-and-push --timestamps 2>/dev/null || true)"
-  b="$(awk '/\[INFO\] Building image/ { print $1; exit }' <<<"${logs}")"
-  p="$(awk '/\[INFO\] Pushing image/ { print $1; exit }' <<<"${logs}")"
-  e="$(awk 'NF { t = $1 } END { print t }' <<<"${logs}")"
-  local clone
-  clone="$(jq -r '.status.steps[]? | select(.name=="source-default") | .terminated | "\(.startedAt)\t\(.finishedAt)"' "${WORK}/tr.json")"
-  echo "  where the time went:"
-  if [[ -n "${first_step}" ]]; then
-    printf '    setup        %6s s  BuildRun -> TaskRun -> Pod -> init containers -> all step containers running (includes the pulls above)\n' "$(dt "${br_c}" "${first_step}")"
-  fi
-  if [[ -n "${clone}" ]]; then
-    printf '    clone        %6s s  step source-default (git clone --depth 1 over smart HTTP)\n' "$(dt "${clone%%$'\t'*}" "${clone##*$'\t'}")"
-  fi
-  if [[ -n "${b}" && -n "${p}" ]]; then
-    printf '    build        %6s s  buildah bud (FROM pull from the local registry, 2 RUN, COPY, commit)\n' "$(dt "${b}" "${p}")"
-    printf '    push         %6s s  buildah push to %s (until the step'"'"'s last log line)\n' "$(dt "${p}" "${e}")" "${REGISTRY}"
-  fi
-  if [[ -n "${last_step}" && -n "${finished}" ]]; then
-    printf '    finish       %6s s  last step finished -> BuildRun completionTime\n' "$(dt "${last_step}" "${finished}")"
-  fi
+  # Finer split from the containers' log timestamps (nanoseconds): the git step's first and last
+  # line; in the build-and-push step the strategy's "[INFO] Building image" and "[INFO] Pushing
+  # image" lines and buildah's "STEP 1/N: FROM", "STEP 2/N" and "COMMIT" lines.
+  local glog blog g0 g1 b0 from run commit p e
+  glog="$("${KUBECTL[@]}" logs -n "${NS}" "${pod}" -c step-source-default --timestamps 2>/dev/null || true)"
+  blog="$("${KUBECTL[@]}" logs -n "${NS}" "${pod}" -c step-build-and-push --timestamps 2>/dev/null || true)"
+  g0="$(awk 'NF { print $1; exit }' <<<"${glog}")"
+  g1="$(awk 'NF { t = $1 } END { print t }' <<<"${glog}")"
+  b0="$(awk 'NF { print $1; exit }' <<<"${blog}")"
+  from="$(awk '/ STEP 1\/[0-9]+: FROM / { print $1; exit }' <<<"${blog}")"
+  run="$(awk '/ STEP 2\/[0-9]+: / { print $1; exit }' <<<"${blog}")"
+  commit="$(awk '/ COMMIT / { print $1; exit }' <<<"${blog}")"
+  p="$(awk '/\[INFO\] Pushing image/ { print $1; exit }' <<<"${blog}")"
+  e="$(awk 'NF { t = $1 } END { print t }' <<<"${blog}")"
+  echo "  where the time went (log timestamps, except the BuildRun's own whole-second times):"
+  row() { [[ -n "$2" && -n "$3" ]] && printf '    %-8s %6s s  %s\n' "$1" "$(dt "$2" "$3")" "$4"; return 0; }
+  row setup "${br_c}" "${g0:-${first_step}}" "BuildRun created -> TaskRun -> Pod -> init containers -> step containers running -> clone starts (includes the pulls above)"
+  row clone "${g0}" "${g1}" "step source-default: git clone --depth 1 over smart HTTP (first -> last log line)"
+  row handoff "${g1}" "${b0}" "clone step done -> build step's first log line (Tekton entrypoint ordering)"
+  row pull "${from}" "${run}" "buildah: FROM image pulled from ${REGISTRY} into the step's empty container storage"
+  row build "${run}" "${commit}" "buildah: RUN, RUN, COPY, CMD"
+  row commit "${commit}" "${p}" "buildah: commit (layer tar + digest)"
+  row push "${p}" "${e}" "buildah push to ${REGISTRY} (to the step's last log line)"
+  row finish "${e}" "${finished}" "step done -> BuildRun completionTime (Tekton + Shipwright status updates)"
   return 0
 }
 
@@ -203,7 +204,6 @@ main() {
       --no-install) DO_INSTALL=0 ;;
       --runs) RUNS="${2:?}"; shift ;;
       --timeout) TIMEOUT="${2:?}"; shift ;;
-      --keep) ;;
       -h|--help) usage; return 0 ;;
       *) usage >&2; die "unknown argument $1" ;;
     esac
