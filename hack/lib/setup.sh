@@ -1,0 +1,193 @@
+# Shared by hack/demo.sh and hack/e2e.sh: bring a cluster to the point where the
+# shipwright-cache Pipeline can run. Sourced, not run. The offline and kind paths
+# differ only in cluster creation (cluster_up), where Tekton/Shipwright come from
+# (install_platform), and image/source locations (runner_image, shell_image,
+# workload); everything after that is the same code.
+#
+# Reads: CLUSTER (offline|kind|current), NS, REPO_ROOT. Sets: KUBECTL, KUBECONFIG,
+# RUNNER_IMAGE, RESET_IMAGE, STRATEGY, SOURCE_URL, SOURCE_REVISION, OUTPUT_IMAGE,
+# OUTPUT_INSECURE, BUILD_PARAMS.
+
+SWC_CACHE_DIR="${SWC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/shipwright-cache}"
+FULL_DIR="${SWC_CLUSTER_DIR:-/var/lib/shipwright-cache/node}"
+T0=$(date +%s)
+
+stage() { printf '\n[%4ss] == %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
+note() { printf '[%4ss]    %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 2; }
+
+cluster_up() {
+  case "${CLUSTER}" in
+    offline)
+      stage "cluster: offline single-node Kubernetes (e2e/cluster/up.sh --mode full; first time builds binaries and images)"
+      "${REPO_ROOT}/e2e/cluster/up.sh" --mode full >&2
+      export KUBECONFIG="${FULL_DIR}/kubeconfig"
+      # shellcheck source=e2e/cluster/versions.sh
+      source "${REPO_ROOT}/e2e/cluster/versions.sh"
+      KUBECTL="${K8S_BIN_DIR}/kubectl"
+      ;;
+    kind)
+      stage "cluster: kind (e2e/kind/create-cluster.sh)"
+      "${REPO_ROOT}/e2e/kind/create-cluster.sh" >&2
+      KUBECTL=kubectl
+      ;;
+    current)
+      stage "cluster: the current context ($(kubectl config current-context 2>/dev/null || echo '?'))"
+      KUBECTL=kubectl
+      ;;
+    *) die "--cluster must be offline, kind or current" ;;
+  esac
+  "${KUBECTL}" version >/dev/null || die "the cluster does not answer (${KUBECONFIG:-default kubeconfig})"
+}
+
+install_platform() {
+  local source=release
+  [[ "${CLUSTER}" == offline ]] && source=offline
+  if [[ "${CLUSTER}" == current ]] && "${KUBECTL}" get crd buildruns.shipwright.io taskruns.tekton.dev >/dev/null 2>&1; then
+    stage "Tekton and Shipwright: already installed in the current cluster"
+    return
+  fi
+  stage "Tekton v1.12 and Shipwright v0.20 (e2e/install/install.sh --source ${source}; waits for the webhooks)"
+  "${REPO_ROOT}/e2e/install/install.sh" --source "${source}" >&2
+}
+
+# The image the Tasks run: built from this checkout.
+runner_image() {
+  case "${CLUSTER}" in
+    offline)
+      stage "runner image (images/runner: Node 22 + compiled CLI), shell image; into the cluster registry"
+      "${REPO_ROOT}/images/build.sh" runner shell >&2
+      "${REPO_ROOT}/e2e/cluster/load-images.sh" runner shell >&2
+      RUNNER_IMAGE="$("${REPO_ROOT}/images/build.sh" --print runner | cut -f2)"
+      RESET_IMAGE="$("${REPO_ROOT}/images/build.sh" --print shell | cut -f2)"
+      ;;
+    *)
+      stage "runner image (Dockerfile) into the kind registry"
+      docker build -t "localhost:${REGISTRY_PORT:-5001}/shipwright-cache:dev" "${REPO_ROOT}" >&2
+      docker push "localhost:${REGISTRY_PORT:-5001}/shipwright-cache:dev" >&2
+      RUNNER_IMAGE="localhost:${REGISTRY_PORT:-5001}/shipwright-cache:dev"
+      RESET_IMAGE="docker.io/library/busybox:1.37.0"
+      ;;
+  esac
+  note "runner ${RUNNER_IMAGE}; reset ${RESET_IMAGE}"
+}
+
+# The reference workload: images/sample-app (npm dependencies + a compile step).
+workload() {
+  case "${CLUSTER}" in
+    offline)
+      stage "workload: images/sample-app on the local git server, its npm packages on the local npm registry"
+      local vars
+      vars="$("${REPO_ROOT}/e2e/install/sample-app.sh" publish)"
+      eval "${vars}"
+      OUTPUT_INSECURE=true
+      STRATEGY=buildah-strategy-managed-push
+      ;;
+    *)
+      stage "workload: images/sample-app from ${SWC_DEMO_SOURCE_URL:-?}"
+      SOURCE_URL="${SWC_DEMO_SOURCE_URL:?set SWC_DEMO_SOURCE_URL to a git URL of this repository that the cluster can clone}"
+      SOURCE_REVISION="${SWC_DEMO_SOURCE_REVISION:-main}"
+      CONTEXT_DIR=images/sample-app
+      OUTPUT_IMAGE="${REGISTRY_NAME:-kind-registry}:5000/demo/sample-app"
+      OUTPUT_INSECURE=true
+      PARAMS="dockerfile=Containerfile"
+      STRATEGY=buildah-strategy-managed-push
+      ;;
+  esac
+  BUILD_PARAMS="${PARAMS:-dockerfile=Containerfile}"
+  note "source ${SOURCE_URL} (${SOURCE_REVISION:-default branch}); image ${OUTPUT_IMAGE}"
+}
+
+# The Tasks, the Pipeline and the RBAC they ship with, into namespace NS.
+apply_tasks() {
+  stage "Tasks, Pipeline and RBAC into namespace ${NS} (through the real Tekton admission webhook)"
+  "${KUBECTL}" create namespace "${NS}" --dry-run=client -o yaml | "${KUBECTL}" apply -f - >&2
+  local f
+  for f in "${REPO_ROOT}"/tasks/shipwright-cache-*/shipwright-cache-*.yaml "${REPO_ROOT}"/tasks/pipeline/shipwright-cache-pipeline.yaml; do
+    "${KUBECTL}" apply -n "${NS}" -f "$f" >&2
+  done
+  "${KUBECTL}" apply -n "${NS}" -f "${REPO_ROOT}/tasks/rbac/shipwright-cache-rbac.yaml" >&2
+  "${KUBECTL}" apply -n "${NS}" -f "${REPO_ROOT}/tasks/rbac/shipwright-cache-pods-rbac.yaml" >&2
+  "${KUBECTL}" apply -f "${REPO_ROOT}/tasks/rbac/shipwright-cache-cluster-rbac.yaml" >&2
+  "${KUBECTL}" create clusterrolebinding "shipwright-cache-cluster-read-${NS}" --clusterrole=shipwright-cache-cluster-read \
+    --serviceaccount="${NS}:shipwright-cache" --dry-run=client -o yaml | "${KUBECTL}" apply -f - >&2
+}
+
+# run_pipeline NAME RUNS COLD BASELINE MIN_SPEEDUP [PVC]: creates the PipelineRun, waits, prints progress.
+run_pipeline() {
+  local name="$1" runs="$2" cold="$3" baseline="$4" min="$5" pvc="${6:-shipwright-cache}"
+  local params
+  params=$(printf '%s\n' "${BUILD_PARAMS}" | tr ' ' '\n' | sed '/^$/d; s/.*/"&"/' | paste -sd, -)
+  stage "PipelineRun ${NS}/${name}: cache PVC ${pvc}, ${runs} cached runs (cold first), ${baseline} uncached, gate >= ${min}x"
+  "${KUBECTL}" create -n "${NS}" -f - >&2 <<YAML
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: ${name}
+  labels: {app.kubernetes.io/part-of: shipwright-cache-demo}
+spec:
+  pipelineRef: {name: shipwright-cache-pipeline}
+  taskRunTemplate:
+    serviceAccountName: shipwright-cache
+    podTemplate: {securityContext: {fsGroup: 65532}}
+  timeouts: {pipeline: 2h}
+  params:
+    - {name: source-url, value: "${SOURCE_URL}"}
+    - {name: source-revision, value: "${SOURCE_REVISION:-}"}
+    - {name: context-dir, value: "${CONTEXT_DIR:-}"}
+    - {name: output-image, value: "${OUTPUT_IMAGE}"}
+    - {name: output-insecure, value: "${OUTPUT_INSECURE}"}
+    - {name: build-params, value: [${params}]}
+    - {name: pvc-name, value: "${pvc}"}
+    - {name: strategy, value: "${STRATEGY}"}
+    - {name: storage-driver, value: overlay}
+    - {name: runs, value: "${runs}"}
+    - {name: cold, value: "${cold}"}
+    - {name: baseline, value: "${baseline}"}
+    - {name: min-speedup, value: "${min}"}
+    - {name: runner-image, value: "${RUNNER_IMAGE}"}
+    - {name: reset-image, value: "${RESET_IMAGE}"}
+  workspaces:
+    - name: reports
+      volumeClaimTemplate:
+        spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 16Mi}}}
+YAML
+  local last="" status reason running
+  for (( ; ; )); do
+    status=$("${KUBECTL}" get pipelinerun -n "${NS}" "${name}" -o jsonpath='{.status.conditions[?(@.type=="Succeeded")].status}' 2>/dev/null || true)
+    reason=$("${KUBECTL}" get pipelinerun -n "${NS}" "${name}" -o jsonpath='{.status.conditions[?(@.type=="Succeeded")].reason}' 2>/dev/null || true)
+    running=$("${KUBECTL}" get taskrun -n "${NS}" -l "tekton.dev/pipelineRun=${name}" -o jsonpath='{range .items[*]}{.metadata.labels.tekton\.dev/pipelineTask}={.status.conditions[0].reason} {end}' 2>/dev/null || true)
+    local brs
+    brs=$("${KUBECTL}" get buildrun -n "${NS}" -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[0].reason} {end}' 2>/dev/null || true)
+    if [[ "${running} ${brs}" != "${last}" ]]; then
+      note "tasks: ${running:-(starting)}${brs:+ | buildruns: ${brs}}"
+      last="${running} ${brs}"
+    fi
+    [[ "${status}" == True || "${status}" == False ]] && break
+    sleep 5
+  done
+  note "PipelineRun ${name}: ${reason}"
+  PIPELINE_STATUS="${status}"
+}
+
+# results NAME: the Pipeline results, one per line.
+pipeline_results() {
+  "${KUBECTL}" get pipelinerun -n "${NS}" "$1" -o jsonpath='{range .status.results[*]}{.name}={.value}{"\n"}{end}'
+}
+
+# fetch_reports NAME OUTDIR: copies record.json and the reports from the run's reports workspace.
+fetch_reports() {
+  local name="$1" out="$2" claim pod="fetch-${1}"
+  # Tekton makes the volumeClaimTemplate claim owned by the PipelineRun.
+  claim=$("${KUBECTL}" get pvc -n "${NS}" -o jsonpath="{range .items[?(@.metadata.ownerReferences[0].name==\"${name}\")]}{.metadata.name}{end}" 2>/dev/null || true)
+  [[ -n "${claim}" ]] || { note "no reports workspace claim found for ${name}"; return 1; }
+  mkdir -p "${out}"
+  "${KUBECTL}" run -n "${NS}" "${pod}" --image="${RESET_IMAGE}" --restart=Never --overrides="{\"spec\":{\"volumes\":[{\"name\":\"r\",\"persistentVolumeClaim\":{\"claimName\":\"${claim}\"}}],\"containers\":[{\"name\":\"c\",\"image\":\"${RESET_IMAGE}\",\"command\":[\"sleep\",\"300\"],\"volumeMounts\":[{\"name\":\"r\",\"mountPath\":\"/r\"}]}]}}" >&2
+  "${KUBECTL}" wait -n "${NS}" --for=condition=Ready "pod/${pod}" --timeout=120s >&2
+  local f
+  for f in record.json report.md report.json report.svg; do
+    "${KUBECTL}" exec -n "${NS}" "${pod}" -- cat "/r/${name}/${f}" > "${out}/${f}" 2>/dev/null || rm -f "${out}/${f}"
+  done
+  "${KUBECTL}" delete pod -n "${NS}" "${pod}" --wait=false >&2
+  note "reports copied to ${out}"
+}
