@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The end-to-end suite: the same set-up as the main job (hack/demo.sh), then the uvu tests in
+# tests/e2e against the real cluster. Prints a closing "N passed, N failed" line.
+#
+# Usage: hack/e2e.sh [--cluster offline|kind|current] [--namespace NS]
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CLUSTER=offline
+NS="swc-e2e-$(date +%H%M%S)"
+
+main() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --cluster) CLUSTER="$2"; shift 2 ;;
+      --namespace) NS="$2"; shift 2 ;;
+      *) sed -n '2,6p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+    esac
+  done
+  cd "${REPO_ROOT}"
+  source hack/ensure-node.sh
+  source hack/ensure-deps.sh
+  # shellcheck source=hack/lib/setup.sh
+  source hack/lib/setup.sh
+  cluster_up
+  install_platform
+  runner_image
+  workload
+  apply_tasks
+  local registry_url="http://localhost:${REGISTRY_PORT:-5001}"
+  [[ "${CLUSTER}" == offline ]] && registry_url="http://${OUTPUT_IMAGE%%/*}"
+  export KUBECTL KUBECONFIG RUNNER_IMAGE RESET_IMAGE STRATEGY SOURCE_URL OUTPUT_IMAGE BUILD_PARAMS
+  export SOURCE_REVISION="${SOURCE_REVISION:-}" CONTEXT_DIR="${CONTEXT_DIR:-}" E2E_NAMESPACE="${NS}" E2E_REGISTRY_URL="${registry_url}"
+  stage "tests/e2e in namespace ${NS}"
+  local out rc=0
+  out="$(mktemp)"
+  npx uvu -r tsx tests/e2e 2>&1 | tee "${out}" || rc=$?
+  local total passed
+  total=$(sed -n 's/^ *Total: *\([0-9]*\).*/\1/p' "${out}" | tail -1)
+  passed=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "${out}" | tail -1)
+  rm -f "${out}"
+  note "total $(( $(date +%s) - T0 ))s"
+  if [[ -z "${total}" ]]; then echo "0 passed, 1 failed"; exit 1; fi
+  echo "${passed} passed, $(( total - passed + (rc != 0 && total == passed ? 1 : 0) )) failed"
+  [[ ${rc} -eq 0 ]]
+}
+
+main "$@"
