@@ -26,9 +26,10 @@
 # serving certificate is made with openssl here (a private CA, as hack/setup-webhook-cert.sh
 # does with a CSR) and the CA goes into the four CRDs' caBundle.
 # Environment:
-#   SWC_CLUSTER_DIR    cluster of e2e/cluster/up.sh (default /var/lib/shipwright-cache/node):
+#   SWC_CLUSTER_DIR    (offline) cluster of e2e/cluster/up.sh (default /var/lib/shipwright-cache/node):
 #                      kubeconfig, registry address and containerd socket come from there
-#   KUBECONFIG         used when --kubeconfig is not given and SWC_CLUSTER_DIR has none
+#   KUBECONFIG         offline: used when --kubeconfig is not given and SWC_CLUSTER_DIR has none;
+#                      release: used when --kubeconfig is not given (else kubectl's default)
 #   TEKTON_VERSION, SHIPWRIGHT_VERSION, SWC_CACHE_DIR   see e2e/install/versions.sh
 set -euo pipefail
 
@@ -85,6 +86,19 @@ cleanup() {
 # Cluster access
 
 setup_cluster_access() {
+  if [[ "${SOURCE}" == release ]]; then
+    # Any cluster (kind, ...): --kubeconfig, else KUBECONFIG, else kubectl's default; never the
+    # offline cluster's directory, and no change to the host's network.
+    local kubectl="${K8S_BIN_DIR}/kubectl"
+    if [[ ! -x "${kubectl}" ]]; then kubectl="$(command -v kubectl || true)"; fi
+    [[ -n "${kubectl}" ]] || die "no kubectl (${K8S_BIN_DIR}/kubectl or on PATH)"
+    KUBECONFIG_FILE="${KUBECONFIG_FILE:-${KUBECONFIG:-}}"
+    KUBECTL=("${kubectl}")
+    if [[ -n "${KUBECONFIG_FILE}" ]]; then KUBECTL+=(--kubeconfig "${KUBECONFIG_FILE}"); fi
+    KUBECONFIG_FILE="${KUBECONFIG_FILE:-the default kubeconfig}"
+    "${KUBECTL[@]}" version >/dev/null 2>&1 || die "the cluster (${KUBECONFIG_FILE}) does not answer"
+    return
+  fi
   if [[ -s "${CLUSTER_DIR}/cluster.env" ]]; then
     local reg sock
     reg="$(sed -n 's/^REGISTRY_ADDR=//p' "${CLUSTER_DIR}/cluster.env")"

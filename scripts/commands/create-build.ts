@@ -105,7 +105,7 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
   if (problems.length) {
     throw new CliError(`${label} would not work: ${problems.map((p) => `${p.reason}: ${p.message}`).join('; ')}`, {
       exitCode: problems.some((p) => /NotFound/.test(p.reason)) ? ExitCode.notFound : ExitCode.usage,
-      hint: problems.map((p) => p.fix).join('; '),
+      hint: problems.map((p) => (argv.mode === 'in-place' ? p.fix.replace("'shipwright-cache patch-strategy'", `'shipwright-cache patch-strategy --mode in-place --kind ${target.kind} --strategy ${target.name}'`) : p.fix)).join('; '),
     });
   }
 

@@ -1,7 +1,7 @@
 // Thin Kubernetes I/O: a client from KUBECONFIG / the current context / the
 // in-cluster service account, and one error translation so every command
 // reports API failures the same way (object, verb, reason, fix).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { CliError, ExitCode } from './errors.js';
 
@@ -20,6 +20,13 @@ export interface Kube {
 }
 
 export function connect(): Kube {
+  const home = process.env.HOME ?? '';
+  if (!process.env.KUBECONFIG && !existsSync(`${home}/.kube/config`) && !process.env.KUBERNETES_SERVICE_HOST) {
+    throw new CliError('no Kubernetes credentials: KUBECONFIG is not set, ~/.kube/config does not exist, and this is not running in a pod', {
+      exitCode: ExitCode.unreachable,
+      hint: 'export KUBECONFIG=<path to a kubeconfig> (the offline cluster prints its path: e2e/cluster/up.sh)',
+    });
+  }
   const config = new k8s.KubeConfig();
   try {
     config.loadFromDefault();
@@ -101,7 +108,7 @@ export function translate(what: string, err: unknown): Error {
     case undefined: {
       const m = String((err as Error)?.message ?? err);
       const cause = String(((err as Error)?.cause as Error | undefined)?.message ?? '');
-      if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|fetch failed|socket|certificate|self.signed|ECONNRESET/i.test(m + ' ' + cause)) {
+      if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|fetch failed|socket|certificate|self.signed|ECONNRESET|HTTP protocol is not allowed/i.test(m + ' ' + cause)) {
         return new CliError(`${what}: cannot reach the Kubernetes API server (${cause || m})`, {
           exitCode: ExitCode.unreachable,
           hint: 'check KUBECONFIG / the current context and that the cluster is running (kubectl cluster-info)',

@@ -108,6 +108,12 @@ export function reconcilePvc(existing: V1PersistentVolumeClaim | undefined, req:
     throw conflictError(`${label} requests ${have}, more than --size ${req.size}; a claim never shrinks`, `pass --size ${have} (or larger), or delete the claim to start over (its cache is lost)`);
   }
   if (wantBytes > haveBytes) {
+    if (existing.status?.phase !== 'Bound') {
+      throw conflictError(
+        `${label} requests ${have} and is not Bound yet (${existing.status?.phase ?? 'Pending'}); Kubernetes lets only a Bound claim grow`,
+        `it holds no cache yet: delete it (kubectl delete pvc -n ${req.namespace} ${req.name}) and run cache-pvc --size ${req.size} again, or keep --size ${have}`,
+      );
+    }
     if (existingClass?.allowVolumeExpansion !== true) {
       throw conflictError(
         `${label} requests ${have} and --size ${req.size} is larger, but its StorageClass '${haveClass}' does not allow volume expansion`,

@@ -12,6 +12,7 @@ import {
   describeChange,
   parsePatchRecord,
   planCachePatch,
+  revertChanges,
   revertOps,
   specHash,
   applyChanges,
@@ -114,49 +115,69 @@ export interface PatchOutcome {
 
 const toYaml = (o: unknown) => YAML.stringify(o);
 const SERVER_FIELDS = ['resourceVersion', 'uid', 'generation', 'creationTimestamp', 'managedFields'];
-/** The object without the fields the server maintains, for diffs people read. */
-const stripServerFields = (o: StrategyObject) => ({
-  ...o,
-  metadata: Object.fromEntries(Object.entries(o.metadata).filter(([k]) => !SERVER_FIELDS.includes(k))),
-});
+const NOISY_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration'];
+/** The object as people want to compare it: no server-maintained fields, no kubectl's copy of itself. */
+const forDiff = (o: StrategyObject) => {
+  const metadata = Object.fromEntries(Object.entries(o.metadata).filter(([k]) => !SERVER_FIELDS.includes(k)));
+  if (o.metadata.annotations) {
+    const a = Object.fromEntries(Object.entries(o.metadata.annotations).filter(([k]) => !NOISY_ANNOTATIONS.includes(k)));
+    metadata.annotations = Object.keys(a).length ? a : undefined;
+  }
+  return { ...o, metadata };
+};
 
-/** In-place: JSON Patch of the existing object, with a record that lets unpatch undo it. */
+/**
+ * In-place: JSON Patch of the existing object, with a record that lets unpatch
+ * undo it. Patching again with other options re-bases on the original: the old
+ * changes are undone and the new ones applied in the same guarded patch, so the
+ * record always describes the way back to the original.
+ */
 export async function patchInPlace(kube: Kube, r: StrategyRef, opts: PlanOptions & { dryRun: boolean }): Promise<PatchOutcome> {
   const label = refLabel(r);
   return withConflictRetry(`patch ${label}`, async () => {
     const obj = await requireStrategy(kube, r);
     const rec = parsePatchRecord(obj.metadata.annotations, label);
-    const plan = planCachePatch(obj.spec, label, opts);
-    const out = (action: PatchOutcome['action'], message: string, extra: Partial<PatchOutcome> = {}): PatchOutcome => ({
-      action, mode: 'in-place', source: r, target: r, profile: plan.profile.id, why: plan.why,
-      changes: plan.changes.map(describeChange), cacheVolumes: plan.cacheVolumes, notes: plan.notes, message, ...extra,
-    });
-    if (plan.changes.length === 0) {
-      const edited = rec && rec.specAfter !== specHash(obj.spec) ? ' (its spec was edited after the patch, but it is still cache-ready)' : '';
-      return out('unchanged', `${label} is already cache-ready${rec ? ' (patched earlier by shipwright-cache)' : ''}${edited}; nothing changed`);
-    }
-    if (rec) {
+    if (rec && rec.specAfter !== specHash(obj.spec)) {
+      // Edited since our patch: fine while still cache-ready; otherwise undo first.
+      const now = planCachePatch(obj.spec, label, opts);
+      if (now.changes.length === 0) {
+        return outcome('unchanged', `${label} was edited after shipwright-cache patched it, but is still cache-ready; nothing changed`, now);
+      }
       throw conflictError(
         `${label} carries a shipwright-cache patch record, but its spec was changed since and is no longer cache-ready`,
-        `run 'shipwright-cache unpatch-strategy --mode in-place --kind ${r.kind} --strategy ${r.name} --force' to drop the stale record, then patch again`,
+        `restore it with 'shipwright-cache unpatch-strategy --mode in-place --kind ${r.kind} --strategy ${r.name}' (it undoes only the patch's own changes, and refuses if those were edited), then patch again`,
       );
     }
-    const patchedSpec = applyChanges(obj.spec, plan.changes);
+    const base = rec ? revertChanges(obj.spec, rec.changes) : obj.spec;
+    const plan = planCachePatch(base, label, opts);
+    const patchedSpec = applyChanges(base, plan.changes);
+    if (specHash(patchedSpec) === specHash(obj.spec)) {
+      return outcome('unchanged', `${label} is already cache-ready${rec ? ' (patched earlier by shipwright-cache)' : ''}; nothing changed`, plan);
+    }
     const record: PatchRecord = {
       version: 1, tool: 'shipwright-cache', profile: plan.profile.id, mode: 'in-place', changes: plan.changes,
-      cacheVolumes: plan.cacheVolumes, specBefore: specHash(obj.spec), specAfter: specHash(patchedSpec),
+      cacheVolumes: plan.cacheVolumes, specBefore: specHash(base), specAfter: specHash(patchedSpec),
     };
     const ops: JsonPatchOp[] = [
       { op: 'test', path: '/metadata/resourceVersion', value: obj.metadata.resourceVersion },
-      ...changesToOps(obj.spec, plan.changes),
-      ...annotationOps(obj, JSON.stringify(record)),
+      ...(rec ? revertOps(obj.spec, rec.changes) : []),
+      ...changesToOps(base, plan.changes),
+      ...(rec ? [{ op: 'replace' as const, path: `/metadata/annotations/${escapeToken(ANNOTATION_PATCH)}`, value: JSON.stringify(record) }] : annotationOps(obj, JSON.stringify(record))),
     ];
     const after = applyJsonPatch(obj, ops);
-    const diff = unifiedDiff(toYaml(stripServerFields(obj)), toYaml(stripServerFields(after)), [`${label} (live)`, `${label} (patched)`]);
-    if (opts.dryRun) return out('would-change', `would patch ${label} in place (${plan.changes.length} changes)`, { diff });
+    const diff = unifiedDiff(toYaml(forDiff(obj)), toYaml(forDiff(after)), [`${label} (live)`, `${label} (patched)`]);
+    const what = rec ? `re-patched ${label} in place with the new options` : `patched ${label} in place`;
+    if (opts.dryRun) return outcome('would-change', `would ${what.replace(/^re-patched/, 're-patch').replace(/^patched/, 'patch')} (${plan.changes.length} changes)`, plan, diff);
     await patchStrategy(kube, r, ops, obj.metadata.resourceVersion);
-    return out('patched', `patched ${label} in place: ${plan.changes.map(describeChange).join('; ')}`, { diff });
+    return outcome('patched', `${what}: ${plan.changes.map(describeChange).join('; ')}`, plan, diff);
   });
+
+  function outcome(action: PatchOutcome['action'], message: string, plan: PatchPlan, diff?: string): PatchOutcome {
+    return {
+      action, mode: 'in-place', source: r, target: r, profile: plan.profile.id, why: plan.why,
+      changes: plan.changes.map(describeChange), cacheVolumes: plan.cacheVolumes, notes: plan.notes, message, diff,
+    };
+  }
 }
 
 function annotationOps(obj: StrategyObject, value: string): JsonPatchOp[] {
@@ -192,7 +213,7 @@ export async function patchAsCopy(kube: Kube, src: StrategyRef, target: Strategy
   });
   const existing = await readStrategy(kube, target);
   if (!existing) {
-    const diff = unifiedDiff(toYaml(stripServerFields(source)), toYaml(desired), [`${refLabel(src)} (source)`, `${label} (copy)`]);
+    const diff = unifiedDiff(toYaml(forDiff(source)), toYaml(desired), [`${refLabel(src)} (source)`, `${label} (copy)`]);
     if (opts.dryRun) return out('would-change', `would create ${label} from ${refLabel(src)}`, diff);
     await call(`create ${label}`, () => kube.custom.createNamespacedCustomObject({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'buildstrategies', namespace: target.namespace!, body: desired }));
     return out('created', `created ${label} from ${refLabel(src)}: ${plan.changes.map(describeChange).join('; ') || 'no change needed'}`, diff);
@@ -207,8 +228,9 @@ export async function patchAsCopy(kube: Kube, src: StrategyRef, target: Strategy
   if (specHash(existing.spec) !== prev.specAfter && !opts.force) {
     throw conflictError(`${label} was edited since shipwright-cache wrote it; refusing to overwrite those edits`, 'pass --force to re-derive it from the source (the edits are lost), or --name for a new copy');
   }
-  const diff = unifiedDiff(toYaml(stripServerFields(existing)), toYaml(desired), [`${label} (live)`, `${label} (re-derived)`]);
-  if (opts.dryRun) return out('would-change', `would re-derive ${label} from ${refLabel(src)} (the source changed)`, diff);
+  const why = prev.source?.specHash !== record.source!.specHash ? `${refLabel(src)} changed since the last copy` : specHash(existing.spec) !== prev.specAfter ? 'the copy was edited (--force)' : 'the options changed';
+  const diff = unifiedDiff(toYaml(forDiff(existing)), toYaml(forDiff(desired)), [`${label} (live)`, `${label} (re-derived)`]);
+  if (opts.dryRun) return out('would-change', `would re-derive ${label} from ${refLabel(src)}: ${why}`, diff);
   await withConflictRetry(`update ${label}`, async () => {
     const cur = await requireStrategy(kube, target);
     await kube.custom.replaceNamespacedCustomObject({
@@ -216,7 +238,7 @@ export async function patchAsCopy(kube: Kube, src: StrategyRef, target: Strategy
       body: { ...desired, metadata: { ...desired.metadata, resourceVersion: cur.metadata.resourceVersion } },
     });
   });
-  return out('updated', `re-derived ${label} from ${refLabel(src)}, which changed since the last copy`, diff);
+  return out('updated', `re-derived ${label} from ${refLabel(src)}: ${why}`, diff);
 }
 
 /** Undo an in-place patch: restore what was there, using the record on the object. */
@@ -237,11 +259,22 @@ export async function unpatchInPlace(kube: Kube, r: StrategyRef, opts: { dryRun:
       // Someone also changed unrelated parts: the undo still only removes our changes, and says so.
       progress('unpatch', `${label} was also changed by someone else since the patch; only the cache changes are undone`);
     }
-    const diff = unifiedDiff(toYaml(stripServerFields(obj)), toYaml(stripServerFields(after)), [`${label} (live)`, `${label} (restored)`]);
+    const diff = unifiedDiff(toYaml(forDiff(obj)), toYaml(forDiff(after)), [`${label} (live)`, `${label} (restored)`]);
     if (opts.dryRun) return out('would-change', `would ${opts.force ? 'drop the patch record of' : 'restore'} ${label}`, { diff });
     await patchStrategy(kube, r, ops, obj.metadata.resourceVersion);
     return out('unpatched', opts.force ? `dropped the patch record of ${label}; its spec was left as it is` : `restored ${label}: ${rec.changes.map(describeChange).join('; ')} undone`, { diff });
   });
+}
+
+/** Names of the Builds in the strategy's namespace that reference it (empty when they cannot be listed). */
+async function buildsUsing(kube: Kube, target: StrategyRef): Promise<string[]> {
+  try {
+    const list = (await kube.custom.listNamespacedCustomObject({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'builds', namespace: target.namespace! })) as { items: { metadata: { name: string }; spec?: { strategy?: { name?: string; kind?: string } } }[] };
+    return list.items.filter((b) => b.spec?.strategy?.name === target.name && (b.spec.strategy.kind ?? 'ClusterBuildStrategy') === target.kind).map((b) => b.metadata.name);
+  } catch (err) {
+    progress('unpatch', `could not list the Builds that use ${refLabel(target)} (${statusOf(err).code ?? (err as Error).message}); not checked`);
+    return [];
+  }
 }
 
 /** Undo a copy: delete it, if it is ours. */
@@ -256,6 +289,10 @@ export async function deleteCopy(kube: Kube, target: StrategyRef, opts: { dryRun
   const rec = parsePatchRecord(existing.metadata.annotations, label);
   if (rec && specHash(existing.spec) !== rec.specAfter && !opts.force) {
     throw conflictError(`${label} was edited since shipwright-cache wrote it; deleting it would lose those edits`, 'pass --force to delete it anyway');
+  }
+  const users = await buildsUsing(kube, target);
+  if (users.length && !opts.force) {
+    throw conflictError(`${label} is still used by Build(s) ${users.join(', ')}; their next BuildRuns would fail (BuildStrategyNotFound)`, 'delete or re-point those Builds first, or pass --force');
   }
   if (opts.dryRun) return out('would-change', `would delete ${label}`);
   await call(`delete ${label}`, () =>

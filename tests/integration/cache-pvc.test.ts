@@ -104,7 +104,9 @@ S('an existing claim: never shrunk; grown only where the class allows it', async
   assert.match(shrink.stderr, /requests 2Gi, more than --size 1Gi; a claim never shrinks/);
   const grow = await cli(['cache-pvc', '-n', ns, '--name', 'c5', '--size', '4Gi']);
   assert.is(grow.code, 6);
-  assert.match(grow.stderr, /does not allow volume expansion/);
+  assert.match(grow.stderr, /is not Bound yet \(Pending\); Kubernetes lets only a Bound claim grow/);
+  const dry = await cli(['cache-pvc', '-n', ns, '--name', 'c5', '--size', '4Gi', '--dry-run']);
+  assert.is(dry.code, 6, 'dry-run tells the same');
   // Kubernetes accepts a resize of a Bound claim only.
   await makePv(expandable, '1Gi');
   const c6 = await cli(['cache-pvc', '-n', ns, '--name', 'c6', '--storage-class', expandable, '--size', '1Gi', '-o', 'json']);

@@ -188,4 +188,31 @@ S('namespaced source strategy (BuildStrategy) is supported', async () => {
   assert.ok(copy!.spec.steps[0].volumeMounts!.some((m) => m.mountPath === '/tmp/.shp/cache' && m.name === 'build-cache'));
 });
 
+S('in-place: patching again with another --storage-driver re-bases on the original; unpatch still restores it exactly', async () => {
+  const src = await install('buildah-shipwright-managed-push');
+  const before = await getClusterStrategy(kube, src.metadata.name);
+  assert.is((await cli(['patch-strategy', '--mode', 'in-place', '-s', src.metadata.name, '--storage-driver', 'overlay'])).code, 0);
+  const r = await cli(['patch-strategy', '--mode', 'in-place', '-s', src.metadata.name, '--storage-driver', 'vfs']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /re-patched .* in place with the new options/);
+  const now = await getClusterStrategy(kube, src.metadata.name);
+  assert.is(now.spec.parameters!.find((p) => p.name === 'storage-driver')!.default, 'vfs');
+  assert.is(now.spec.volumes![0].overridable, true);
+  const u = await cli(['unpatch-strategy', '--mode', 'in-place', '-s', src.metadata.name]);
+  assert.is(u.code, 0, u.stderr);
+  assert.equal((await getClusterStrategy(kube, src.metadata.name)).spec, before.spec);
+});
+
+S('copy mode: unpatch refuses to delete a copy that a Build still uses', async () => {
+  const src = await install('buildah-strategy-managed-push');
+  assert.is((await cli(['patch-strategy', '-n', ns, '-s', src.metadata.name])).code, 0);
+  await kube.custom.createNamespacedCustomObject({ group: 'shipwright.io', version: 'v1beta1', plural: 'builds', namespace: ns, body: { apiVersion: 'shipwright.io/v1beta1', kind: 'Build', metadata: { name: `uses-${src.metadata.name}` }, spec: { source: { type: 'Git', git: { url: 'http://x' } }, strategy: { name: `${src.metadata.name}-cached`, kind: 'BuildStrategy' }, output: { image: 'r/x' } } } });
+  const u = await cli(['unpatch-strategy', '-n', ns, '-s', src.metadata.name]);
+  assert.is(u.code, 6, u.stderr);
+  assert.match(u.stderr, /is still used by Build\(s\) uses-/);
+  assert.ok(await getBuildStrategy(kube, ns, `${src.metadata.name}-cached`));
+  const f = await cli(['unpatch-strategy', '-n', ns, '-s', src.metadata.name, '--force']);
+  assert.is(f.code, 0, f.stderr);
+});
+
 S.run();

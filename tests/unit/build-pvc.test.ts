@@ -103,9 +103,10 @@ test('claim: create with an explicit class name, never an empty one', () => {
 test('claim: same -> unchanged; larger -> expand only if allowed; smaller -> error; immutable fields -> error', () => {
   assert.equal(reconcilePvc(existing('3Gi'), pvcReq, undefined), { action: 'unchanged' });
   assert.equal(reconcilePvc(existing('3072Mi'), pvcReq, undefined), { action: 'unchanged' });
-  const grow = reconcilePvc(existing('1Gi'), pvcReq, undefined, sc('standard', { allowVolumeExpansion: true }));
+  assert.throws(() => reconcilePvc(existing('1Gi'), pvcReq, undefined, sc('standard', { allowVolumeExpansion: true })), /is not Bound yet \(Pending\); Kubernetes lets only a Bound claim grow/);
+  const grow = reconcilePvc(existing('1Gi', { status: { phase: 'Bound' } }), pvcReq, undefined, sc('standard', { allowVolumeExpansion: true }));
   assert.equal(grow, { action: 'update', patch: { spec: { resources: { requests: { storage: '3Gi' } } } }, what: ['storage 1Gi -> 3Gi'] });
-  assert.throws(() => reconcilePvc(existing('1Gi'), pvcReq, undefined, sc('standard')), /does not allow volume expansion/);
+  assert.throws(() => reconcilePvc(existing('1Gi', { status: { phase: 'Bound' } }), pvcReq, undefined, sc('standard')), /does not allow volume expansion/);
   assert.throws(() => reconcilePvc(existing('5Gi'), pvcReq, undefined), (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.conflict && /never shrinks/.test(e.message));
   assert.throws(() => reconcilePvc(existing('3Gi'), { ...pvcReq, accessMode: 'ReadWriteMany' }, undefined), /access modes cannot change|access modes/);
   assert.throws(() => reconcilePvc(existing('3Gi'), { ...pvcReq, storageClass: 'fast' }, undefined), /class cannot change/);

@@ -21,7 +21,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { YAML } from 'zx';
-import { buildCli, main } from '../../scripts/cli.js';
+import { buildCli, main } from '../../scripts/program.js';
 import { commands } from '../../scripts/commands/index.js';
 import { DEFAULT_RESET_IMAGE } from '../../scripts/lib/cache-reset.js';
 import { encodedResultsBytes, TEKTON_RESULT_NAMES, TERMINATION_MESSAGE_BYTES } from '../../scripts/lib/tekton-results.js';
