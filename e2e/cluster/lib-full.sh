@@ -111,6 +111,10 @@ full_setup_network() {
   fi
   ip addr replace "${BRIDGE_IP}/16" dev "${BRIDGE}"
   ip link set "${BRIDGE}" up
+  # The apiserver reaches webhook Services (ClusterIPs) through kube-proxy's DNAT; without this
+  # route the connection would leave by the default route with a source address the guard
+  # rules drop on the way back. The route goes away with the bridge.
+  ip route replace "${SERVICE_CIDR}" dev "${BRIDGE}" src "${BRIDGE_IP}"
 }
 
 # ipt TABLE ARGS...: iptables (and the rule check) quietly.
