@@ -13,7 +13,13 @@
 #               same content gives the same commit
 #            Prints (stdout, shell-sourceable) what a Build needs:
 #              SOURCE_URL=…  SOURCE_REVISION=main  SOURCE_COMMIT=…  OUTPUT_IMAGE=…
-#              PARAMS="dockerfile=Containerfile"  INSECURE_REGISTRY=…  BASE_IMAGE=…  NPM_REGISTRY=…
+#              PARAMS="dockerfile=Containerfile"  ARRAY_PARAMS="registries-insecure=<registry>"
+#              INSECURE_REGISTRY=…  BASE_IMAGE=…  NPM_REGISTRY=…
+#            PARAMS are the strategy's string parameters; ARRAY_PARAMS its array parameters
+#            (one value each here), which a Build must give as `values: [{value: …}]`. Both are
+#            needed: buildah-strategy-managed-push writes its own registries.conf, so without
+#            registries-insecure the FROM pull fails ("http: server gave HTTP response to HTTPS
+#            client").
 #            and, on stderr, the `demo` command line that builds it with a cache.
 #   print    the same lines, without publishing anything (the commit is the one published last)
 #   lock     regenerate images/sample-app/package-lock.json from its package.json, with the host's
@@ -62,6 +68,7 @@ SOURCE_REVISION=main
 SOURCE_COMMIT=${commit}
 OUTPUT_IMAGE=${OUTPUT_IMAGE}
 PARAMS="${PARAMS}"
+ARRAY_PARAMS="registries-insecure=${REGISTRY}"
 INSECURE_REGISTRY=${REGISTRY}
 BASE_IMAGE=${base}
 NPM_REGISTRY=${npm_url}
@@ -71,7 +78,8 @@ EOF
   node --import tsx scripts/cli.ts demo -n NAMESPACE --strategy buildah-strategy-managed-push \\
     --source-url ${url} --source-revision main --output-image ${OUTPUT_IMAGE} --output-insecure \\
     --param ${PARAMS} --reset-image \$(images/build.sh --print shell | cut -f2)
-  (the strategy also needs registries-insecure=[${REGISTRY}] to pull the FROM image over plain HTTP)
+  plus the array parameter registries-insecure: [${REGISTRY}] (the FROM pull is plain HTTP); the
+  CLI's --param sets string parameters only, so give it in the Build (values: [{value: ${REGISTRY}}])
 EOF
 }
 

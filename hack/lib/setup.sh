@@ -94,7 +94,8 @@ workload() {
       STRATEGY=buildah-strategy-managed-push
       ;;
   esac
-  BUILD_PARAMS="${PARAMS:-dockerfile=Containerfile}"
+  # String and array strategy parameters alike go as name=value (an array one once per value).
+  BUILD_PARAMS="${PARAMS:-dockerfile=Containerfile} ${ARRAY_PARAMS:-}"
   note "source ${SOURCE_URL} (${SOURCE_REVISION:-default branch}); image ${OUTPUT_IMAGE}"
 }
 

@@ -5,7 +5,7 @@ import { emit, progress, setQuiet } from '../lib/log.js';
 import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { resolveStrategyRefs, withStrategy, type StrategyArgs } from '../lib/strategy-options.js';
 import { readStrategy, refLabel } from '../lib/strategies.js';
-import { buildSpecDiffers, cacheVolumesOf, desiredBuild, isManaged, preflightBuild, profileEnvMissing, type BuildObject, type BuildRequest } from '../lib/build.js';
+import { buildSpecDiffers, cacheVolumesOf, desiredBuild, paramValues, isManaged, preflightBuild, profileEnvMissing, type BuildObject, type BuildRequest } from '../lib/build.js';
 import { parseLabels, validateDuration, validateLabelName, validateName } from '../lib/validate.js';
 import { CliError, ExitCode, conflictError, usageError } from '../lib/errors.js';
 
@@ -40,7 +40,7 @@ export const createBuildCommand: CommandModule<GlobalArgs, CreateBuildArgs> = {
       .option('output-image', { type: 'string', demandOption: true, describe: 'Image to push, e.g. registry.example.com/team/app' })
       .option('output-insecure', { type: 'boolean', default: false, describe: 'The output registry is plain HTTP or self-signed' })
       .option('push-secret', { type: 'string', describe: 'Secret with credentials for the output registry' })
-      .option('param', { type: 'string', array: true, describe: 'Strategy parameter name=value (repeatable), e.g. dockerfile=Containerfile' })
+      .option('param', { type: 'string', array: true, describe: 'Strategy parameter name=value (repeatable; repeat an array parameter once per value), e.g. dockerfile=Containerfile' })
       .option('label', { type: 'string', array: true, describe: 'Extra label key=value on the Build (repeatable)' })
       .option('build-timeout', { type: 'string', describe: 'spec.timeout of the Build (e.g. 15m)' })
       .option('wait', { type: 'boolean', default: true, describe: "Wait for Shipwright's controller to register the Build" }) as unknown as Argv<CreateBuildArgs>,
@@ -63,14 +63,12 @@ export interface CreateBuildResult {
   message: string;
 }
 
-function parseParams(values: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values ?? []) {
+function parseParams(values: string[] | undefined): [string, string][] {
+  return (values ?? []).map((v) => {
     const i = v.indexOf('=');
-    if (i <= 0) throw usageError(`--param '${v}' is not name=value`, 'e.g. --param dockerfile=Containerfile');
-    out[v.slice(0, i)] = v.slice(i + 1);
-  }
-  return out;
+    if (i <= 0) throw usageError(`--param '${v}' is not name=value`, 'e.g. --param dockerfile=Containerfile (repeat it for each value of an array parameter)');
+    return [v.slice(0, i), v.slice(i + 1)];
+  });
 }
 
 const buildsApi = (namespace: string) => ({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'builds', namespace });
@@ -97,7 +95,7 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
     name, namespace, strategy: target, pvc: pvcName, cacheVolumes: cache.volumes,
     sourceUrl: argv['source-url'], revision: argv['source-revision'], contextDir: argv['context-dir'], cloneSecret: argv['clone-secret'],
     outputImage: argv['output-image'], outputInsecure: argv['output-insecure'], pushSecret: argv['push-secret'],
-    params: parseParams(argv.param), env: strategy ? profileEnvMissing(strategy, refLabel(target)) : {},
+    params: paramValues(parseParams(argv.param), strategy), env: strategy ? profileEnvMissing(strategy, refLabel(target)) : {},
     labels: parseLabels('--label', argv.label), timeout: argv['build-timeout'],
   };
   const desired = desiredBuild(req);
@@ -120,19 +118,17 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
     action = 'created';
   } else {
     if (!isManaged(existing)) throw conflictError(`${label} already exists and was not made by shipwright-cache`, 'pass another --build name, or delete it');
-    if (buildSpecDiffers(existing, desired)) {
-      await call(`update ${label}`, () =>
-        kube.custom.replaceNamespacedCustomObject({ ...buildsApi(namespace), name, body: { ...desired, metadata: { ...desired.metadata, resourceVersion: existing.metadata.resourceVersion } } }),
-      );
-      action = 'updated';
-    } else if (existing.status?.registered === 'False') {
-      // Shipwright does not re-check a Build when its strategy changes: a Build that failed
-      // registration before the strategy was patched stays failed. Re-create it (it is ours).
-      progress('create-build', `${label} was registered False (${existing.status.reason}) before; re-creating it so the controller checks it again`);
+    const stale = existing.status?.registered === 'False';
+    if (buildSpecDiffers(existing, desired) || stale) {
+      // Re-created rather than updated: Shipwright's Build status has no observedGeneration, so
+      // after an update the old "registered" status would read as the new one. And Shipwright does
+      // not re-check a Build when its strategy changes, so one that failed registration before the
+      // strategy was patched stays failed until it is re-created.
+      progress('create-build', stale ? `${label} was registered False (${existing.status?.reason}) before; re-creating it so the controller checks it again` : `${label} differs from the request; re-creating it`);
       await call(`delete ${label}`, () => kube.custom.deleteNamespacedCustomObject({ ...buildsApi(namespace), name }));
-      await poll(`${label} to be deleted`, 30_000, async () => ((await kube.custom.getNamespacedCustomObject({ ...buildsApi(namespace), name }).catch(() => undefined)) ? undefined : true), { intervalMs: 250 });
+      await poll(`${label} to be deleted`, 60_000, async () => ((await kube.custom.getNamespacedCustomObject({ ...buildsApi(namespace), name }).catch(() => undefined)) ? undefined : true), { intervalMs: 250 });
       await call(`create ${label}`, () => kube.custom.createNamespacedCustomObject({ ...buildsApi(namespace), body: desired }));
-      action = 'recreated';
+      action = stale ? 'recreated' : 'updated';
     } else action = 'unchanged';
   }
 

@@ -16,7 +16,8 @@ export interface BuildRequest {
   outputImage: string;
   outputInsecure?: boolean;
   pushSecret?: string;
-  params: Record<string, string>;
+  /** Strategy parameters: a string, or the values of an array parameter. */
+  params: Record<string, string | string[]>;
   env: Record<string, string>;
   pvc: string;
   cacheVolumes: string[];
@@ -44,7 +45,7 @@ export function desiredBuild(req: BuildRequest): BuildObject {
     volumes: req.cacheVolumes.map((name) => ({ name, persistentVolumeClaim: { claimName: req.pvc } })),
   };
   const params = Object.entries(req.params);
-  if (params.length) spec.paramValues = params.map(([name, value]) => ({ name, value }));
+  if (params.length) spec.paramValues = params.map(([name, value]) => (Array.isArray(value) ? { name, values: value.map((v) => ({ value: v })) } : { name, value }));
   const env = Object.entries(req.env);
   if (env.length) spec.env = env.map(([name, value]) => ({ name, value }));
   if (req.timeout) spec.timeout = req.timeout;
@@ -54,6 +55,20 @@ export function desiredBuild(req: BuildRequest): BuildObject {
     metadata: { name: req.name, namespace: req.namespace, labels: { [LABEL_MANAGED]: MANAGED_BY, 'shipwright-cache.io/pvc': req.pvc, ...req.labels } },
     spec,
   };
+}
+
+/**
+ * Strategy parameters from repeated name=value flags: an array parameter of the
+ * strategy collects every value given for it; a string parameter takes the last.
+ */
+export function paramValues(pairs: [string, string][], strategy: StrategyObject | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of pairs) {
+    const type = (strategy?.spec.parameters ?? []).find((p) => p.name === name)?.type;
+    if (type === 'array') out[name] = [...((out[name] as string[] | undefined) ?? []), value];
+    else out[name] = value;
+  }
+  return out;
 }
 
 /** The volumes of `strategy` that hold the cache: from the patch record, else from its profile. */

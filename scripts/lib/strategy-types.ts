@@ -35,6 +35,7 @@ export interface StrategyVolume {
 
 export interface StrategyParameter {
   name: string;
+  type?: 'string' | 'array';
   default?: string;
   [k: string]: unknown;
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { buildSpecDiffers, cacheVolumesOf, desiredBuild, preflightBuild, profileEnvMissing, type BuildRequest } from '../../scripts/lib/build.js';
+import { buildSpecDiffers, cacheVolumesOf, desiredBuild, paramValues, preflightBuild, profileEnvMissing, type BuildRequest } from '../../scripts/lib/build.js';
 import { chooseStorageClass, reconcilePvc, DEFAULT_CLASS_ANNOTATION } from '../../scripts/lib/pvc.js';
 import { applyChanges, planCachePatch } from '../../scripts/lib/patch.js';
 import { upstreamStrategy } from '../helpers/fixtures.js';
@@ -112,6 +112,14 @@ test('claim: same -> unchanged; larger -> expand only if allowed; smaller -> err
   assert.throws(() => reconcilePvc(existing('3Gi'), { ...pvcReq, storageClass: 'fast' }, undefined), /class cannot change/);
   assert.throws(() => reconcilePvc(existing('3Gi', { metadata: { name: 'cache', deletionTimestamp: new Date('2026-12-03T10:00:00Z'), finalizers: ['kubernetes.io/pvc-protection'] } }), pvcReq, undefined), /is being deleted.*pvc-protection/);
   assert.equal(reconcilePvc(existing('3Gi'), { ...pvcReq, labels: { team: 'a' } }, undefined), { action: 'update', patch: { metadata: { labels: { team: 'a' } } }, what: ['labels team=a'] });
+});
+
+test('array strategy parameters collect their values; string ones take the last', () => {
+  const s = upstreamStrategy('buildah-shipwright-managed-push');
+  const p = paramValues([['registries-insecure', 'a:5000'], ['dockerfile', 'X'], ['registries-insecure', 'b:5000'], ['dockerfile', 'Containerfile']], s);
+  assert.equal(p, { 'registries-insecure': ['a:5000', 'b:5000'], dockerfile: 'Containerfile' });
+  const b = desiredBuild(req({ params: p }));
+  assert.equal(b.spec.paramValues, [{ name: 'registries-insecure', values: [{ value: 'a:5000' }, { value: 'b:5000' }] }, { name: 'dockerfile', value: 'Containerfile' }]);
 });
 
 test.run();
