@@ -5,10 +5,38 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
-import { ExitCode, exitCodeOf, formatError } from './lib/errors.js';
+import { ExitCode, exitCodeOf, formatError, usageError } from './lib/errors.js';
 
 /** Options that take several values; every other option keeps the last one given. */
 const ARRAY_OPTIONS = new Set(['_', 'label', 'param']);
+
+const TRUE = /^(true|1|yes|on)$/i;
+const FALSE = /^(false|0|no|off)$/i;
+
+/**
+ * yargs reads any boolean value other than "true" as false, silently (so "--dry-run=yes"
+ * would write). Rewrites --flag=value and SHIPWRIGHT_CACHE_FLAG=value of boolean options
+ * into true/false when they say 1/0/yes/no/on/off in any case, and refuses anything else.
+ */
+function normalizeBooleans(argv: string[], booleans: Set<string>): string[] {
+  const out = argv.map((a) => {
+    const m = /^--([a-z][a-z0-9-]*)=(.*)$/.exec(a);
+    if (!m || !booleans.has(m[1])) return a;
+    if (TRUE.test(m[2])) return `--${m[1]}=true`;
+    if (FALSE.test(m[2])) return `--${m[1]}=false`;
+    throw usageError(`--${m[1]}=${m[2]} is not a boolean`, `use --${m[1]} or --no-${m[1]} (or =true / =false)`);
+  });
+  for (const k of Object.keys(process.env)) {
+    if (!k.startsWith(ENV_PREFIX)) continue;
+    const opt = k.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
+    if (!booleans.has(opt)) continue;
+    const v = process.env[k]!;
+    if (TRUE.test(v)) process.env[k] = 'true';
+    else if (FALSE.test(v)) process.env[k] = 'false';
+    else throw usageError(`${k}=${v} is not a boolean`, `set it to true or false`);
+  }
+  return out;
+}
 
 export function buildCli(argv: string[]) {
   let cli = yargs(argv)
@@ -45,14 +73,15 @@ const GLOBAL_OPTIONS = ['output', 'quiet', 'debug', 'help', 'version'];
  * ignored (one set of SHIPWRIGHT_CACHE_* variables can serve every command),
  * and an empty one means "not set" (Tekton passes empty params as "").
  */
-function filterEnv(argv: string[]): void {
+function filterEnv(argv: string[], booleans: Set<string>): void {
   const name = argv.find((a) => !a.startsWith('-'));
   const cmd = commands.find((c) => String(c.command).split(' ')[0] === name);
   let known: Set<string> | undefined;
   if (cmd && typeof cmd.builder === 'function') {
-    type WithOptions = { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } };
+    type WithOptions = { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]>; boolean: string[] } };
     const o = ((cmd.builder as (y: unknown) => unknown)(yargs([])) as WithOptions).getOptions();
     known = new Set([...GLOBAL_OPTIONS, ...Object.keys(o.key), ...Object.values(o.alias).flat()]);
+    o.boolean.forEach((b) => booleans.add(b));
   }
   for (const k of Object.keys(process.env)) {
     if (!k.startsWith(ENV_PREFIX) || k === `${ENV_PREFIX}DEBUG`) continue;
@@ -63,9 +92,11 @@ function filterEnv(argv: string[]): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  filterEnv(argv);
+  const booleans = new Set(['quiet', 'debug']);
+  filterEnv(argv, booleans);
   const debug = argv.includes('--debug') || /^(1|true)$/i.test(process.env.SHIPWRIGHT_CACHE_DEBUG ?? '');
   try {
+    argv = normalizeBooleans(argv, booleans);
     await buildCli(argv).parseAsync();
     return Number(process.exitCode ?? ExitCode.ok);
   } catch (err) {
@@ -95,5 +126,8 @@ export async function run(argv: string[]): Promise<never> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.exit(await main(argv));
+  const code = await main(argv);
+  // Exit only once stdout is flushed: a pipe would otherwise lose all but its first 64 KiB.
+  process.stdout.write('', () => process.exit(code));
+  return new Promise<never>(() => undefined);
 }

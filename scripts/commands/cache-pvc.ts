@@ -51,7 +51,7 @@ export const cachePvcCommand: CommandModule<GlobalArgs, CachePvcArgs> = {
 export async function ensureCachePvc(kube: Kube, argv: Omit<CachePvcArgs, keyof GlobalArgs>): Promise<CachePvcResult> {
   const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
   const req = {
-    name: validateName('--name', argv.name),
+    name: validateName('--name', argv.name, 63),
     namespace,
     size: validateSize('--size', argv.size),
     accessMode: validateAccessMode('--access-mode', argv['access-mode']),

@@ -77,10 +77,14 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
   const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
   const { target } = resolveStrategyRefs(argv, namespace);
   const name = validateName('--build', argv.build);
-  const pvcName = validateName('--pvc', argv.pvc);
+  const pvcName = validateName('--pvc', argv.pvc, 63);
   if (!argv['source-url']?.trim()) throw usageError('--source-url is empty', 'give the Git URL of the sources');
   if (!argv['output-image']?.trim()) throw usageError('--output-image is empty', 'give the image to push');
-  if (argv['build-timeout'] !== undefined) validateDuration('--build-timeout', argv['build-timeout']);
+  if (argv['build-timeout'] !== undefined) {
+    validateDuration('--build-timeout', argv['build-timeout']);
+    // spec.timeout is a Go duration: a plain number of seconds needs its unit.
+    if (/^[0-9]+(\.[0-9]+)?$/.test(argv['build-timeout'].trim())) argv['build-timeout'] = `${argv['build-timeout'].trim()}s`;
+  }
   const timeoutMs = validateDuration('--timeout', argv.timeout);
   const label = `Build ${namespace}/${name}`;
   await requireShipwright(kube);

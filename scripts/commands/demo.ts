@@ -97,7 +97,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     stage(5, `gate: ${gateOpts.metric} time, min speedup ${gateOpts.minSpeedup}`);
     const gate = evaluateGate(rec, gateOpts);
     stage(6, `report into ${argv['out-dir']}`);
-    const { report, files } = await writeReports(rec, gate, argv['out-dir']);
+    const { report, files } = await writeReports(rec, gate, argv['out-dir'], record);
     emit(argv.output, { ...report, files }, `${renderTable(rec, gate)}\n\n${verdictLine(gate)}\nReport files:\n${Object.values(files).map((f) => `  ${f}`).join('\n')}`);
     process.exitCode = gate.passed ? ExitCode.ok : ExitCode.failed;
   },

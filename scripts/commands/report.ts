@@ -1,7 +1,7 @@
 // `report`: renders a run record and its gate verdict as a terminal table and
 // writes report.md, report.json and report.svg. It reports; it does not gate:
 // the exit code is 0 whatever the verdict (use `gate` for that).
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../lib/common-options.js';
 import { usageError } from '../lib/errors.js';
@@ -37,14 +37,17 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
     const opts = gateOptionsFrom(argv);
     const record = await readRecord(argv.record);
     const gate = evaluateGate(record, opts);
-    const { report, files } = await writeReports(record, gate, argv['out-dir'] ?? dirname(argv.record));
+    const { report, files } = await writeReports(record, gate, argv['out-dir'] ?? dirname(argv.record), argv.record);
     emit(argv.output, { ...report, files }, `${renderTable(record, gate)}\nReport files:\n${Object.values(files).map((f) => `  ${f}`).join('\n')}`);
   },
 };
 
 /** Writes report.md, report.json and report.svg into outDir (atomically each). */
-export async function writeReports(record: RunRecord, gate: GateResult, outDir: string): Promise<{ report: MachineReport; files: ReportFiles }> {
+export async function writeReports(record: RunRecord, gate: GateResult, outDir: string, recordPath?: string): Promise<{ report: MachineReport; files: ReportFiles }> {
   const files: ReportFiles = { markdown: join(outDir, 'report.md'), json: join(outDir, 'report.json'), svg: join(outDir, 'report.svg') };
+  if (recordPath && Object.values(files).some((f) => resolve(f) === resolve(recordPath))) {
+    throw usageError(`the report would overwrite its own record ${recordPath}`, 'name the record something else than report.md/json/svg, or pass another --out-dir');
+  }
   const report = renderJson(record, gate);
   try {
     await writeFileAtomic(files.markdown, renderMarkdown(record, gate));

@@ -15,7 +15,8 @@ import { diskFullMessage } from '../lib/failures.js';
 import { cacheDf } from '../lib/cache-reset.js';
 import type { StrategyObject } from '../lib/strategy-types.js';
 import { detectProfile } from '../lib/profiles.js';
-import { readRecord, writeRecord } from '../lib/record-io.js';
+import { validateRecord, writeRecord } from '../lib/record-io.js';
+import { readFile } from 'node:fs/promises';
 import { RECORD_SCHEMA_VERSION, type RunKind, type RunRecord } from '../lib/record.js';
 import { cancelBuildRun, newRunId, runOnce, LABEL_RUN_ID } from '../lib/buildruns.js';
 import { DEFAULT_RESET_IMAGE, resetCache } from '../lib/cache-reset.js';
@@ -110,7 +111,8 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   let record: RunRecord;
   let runId = newRunId();
   if (argv.resume && existsSync(argv.record)) {
-    record = await readRecord(argv.record);
+    // A record interrupted before its first run finished has no runs yet: it still resumes.
+    record = validateRecord(JSON.parse(await readFile(argv.record, 'utf8').catch(() => '{}')), `record file ${argv.record}`);
     if (record.build !== buildName || record.namespace !== namespace) throw usageError(`--resume: ${argv.record} records Build ${record.namespace}/${record.build}, not ${namespace}/${buildName}`, 'pass the matching --record, or drop --resume');
     progress('run', `resuming ${argv.record}: ${record.runs.length} runs already recorded`);
   } else {
@@ -125,6 +127,10 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
       runs: [],
     };
   }
+  // Fail now, not after the first BuildRun, when the record cannot be written.
+  await writeRecord(argv.record, record).catch((err) => {
+    throw usageError(`cannot write the record to ${argv.record}: ${(err as Error).message}`, 'pass a writable path with --record');
+  });
   const plan: RunKind[] = ['cold', ...Array<RunKind>(argv.runs - 1).fill('warm'), ...Array<RunKind>(argv.baseline).fill('baseline')];
   if (record.runs.length >= plan.length) {
     progress('run', `${argv.record} already holds all ${plan.length} runs; nothing to do`);

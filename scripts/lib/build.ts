@@ -52,7 +52,7 @@ export function desiredBuild(req: BuildRequest): BuildObject {
   return {
     apiVersion: SHIPWRIGHT_API,
     kind: 'Build',
-    metadata: { name: req.name, namespace: req.namespace, labels: { [LABEL_MANAGED]: MANAGED_BY, 'shipwright-cache.io/pvc': req.pvc, ...req.labels } },
+    metadata: { name: req.name, namespace: req.namespace, labels: { ...req.labels, [LABEL_MANAGED]: MANAGED_BY, 'shipwright-cache.io/pvc': req.pvc } },
     spec,
   };
 }

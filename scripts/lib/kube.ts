@@ -167,11 +167,15 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * or throws a timeout CliError naming what was awaited. Client-node watches
  * drop on quiet streams, so polling is the reliable wait.
  */
+let interrupted = false;
+process.on('shipwright-cache:interrupt' as never, () => (interrupted = true));
+
 export async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, opts: { intervalMs?: number; onWait?: (elapsedMs: number) => void } = {}): Promise<T> {
   const start = Date.now();
   const interval = opts.intervalMs ?? 2000;
   let lastReport = 0;
   for (;;) {
+    if (interrupted) throw new CliError(`interrupted while waiting for ${what}`, { exitCode: ExitCode.interrupted });
     const v = await probe();
     if (v !== undefined) return v;
     const el = Date.now() - start;

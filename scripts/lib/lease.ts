@@ -3,7 +3,7 @@
 // renewing; once its lease expires the next run takes it over.
 import { hostname } from 'node:os';
 import type { V1Lease } from '@kubernetes/client-node';
-import { call, sleep, statusOf, type Kube } from './kube.js';
+import { sleep, statusOf, translate, type Kube } from './kube.js';
 import { progress } from './log.js';
 import { CliError, ExitCode } from './errors.js';
 import { LABEL_MANAGED, MANAGED_BY } from './patch.js';
@@ -51,7 +51,7 @@ export async function acquireCacheLock(kube: Kube, namespace: string, pvc: strin
     const now = new Date();
     const existing = await kube.coordination.readNamespacedLease({ name, namespace }).catch((err) => {
       if (statusOf(err).code === 404) return undefined;
-      throw err;
+      throw translate(`get ${label}`, err);
     });
     const body: V1Lease = {
       metadata: { name, namespace, labels: { [LABEL_MANAGED]: MANAGED_BY, 'shipwright-cache.io/pvc': pvc }, ...(existing ? { resourceVersion: existing.metadata?.resourceVersion } : {}) },
@@ -81,9 +81,9 @@ export async function acquireCacheLock(kube: Kube, namespace: string, pvc: strin
     } catch (err) {
       // Someone else created or renewed it between our read and write: read again.
       if (statusOf(err).code === 409) continue;
-      if (err instanceof CliError) throw err;
-      throw await call(`take ${label}`, () => Promise.reject(err)).catch((e) => e);
+      throw translate(`take ${label}`, err);
     }
+    if (process.exitCode === ExitCode.interrupted) throw new CliError(`interrupted while waiting for ${label}`, { exitCode: ExitCode.interrupted });
     await sleep(2000);
   }
   progress('lock', `holding the cache lock ${label} as ${identity}`);

@@ -7,6 +7,7 @@
 // in Shipwright's CRDs (a merge patch or server-side apply would replace them
 // whole). The same changes, recorded on the object, are what the undo reverts.
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import { applyJsonPatch, deepEqual, getAt, pointer, type JsonPatchOp } from './jsonpatch.js';
 import { CACHE_VOLUME, detectProfile, profileById, supportedToolsSentence, type CacheProfile } from './profiles.js';
 import type { EnvVar, StrategySpec, StrategyVolume, VolumeMount } from './strategy-types.js';
@@ -38,6 +39,9 @@ export interface PlanOptions {
 }
 
 export const STORAGE_DRIVERS = ['overlay', 'vfs'] as const;
+
+/** /var/lib/containers/ and /var/lib//containers name /var/lib/containers. */
+const normPath = (p: string): string => posix.normalize(p).replace(/(.)\/+$/, '$1');
 
 /** sha256 over a canonical (sorted keys) JSON rendering; 16 hex digits. */
 export function specHash(spec: unknown): string {
@@ -89,8 +93,18 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
   let volumesListCreated = spec.volumes === undefined;
 
   for (const loc of profile.locations) {
+    // A volume mounted below the cache location would keep what the tool writes there out of the cache.
+    for (const step of toolSteps) {
+      const inner = (step.volumeMounts ?? []).find((m) => normPath(m.mountPath).startsWith(`${loc.mountPath}/`));
+      if (inner) {
+        throw conflictError(
+          `${strategyLabel}: step '${step.name}' mounts volume '${inner.name}' at ${inner.mountPath}, inside the cache location ${loc.mountPath}; what the tool keeps there would bypass the cache`,
+          `remove that mount, or mount the cache volume at ${inner.mountPath} yourself`,
+        );
+      }
+    }
     // Volumes the tool steps already mount at this location.
-    const mounted = new Set(toolSteps.flatMap((s) => (s.volumeMounts ?? []).filter((m) => m.mountPath === loc.mountPath).map((m) => m.name)));
+    const mounted = new Set(toolSteps.flatMap((s) => (s.volumeMounts ?? []).filter((m) => normPath(m.mountPath) === loc.mountPath).map((m) => m.name)));
     for (const name of mounted) {
       const vol = volumes.find((v) => v.name === name);
       if (!vol) {
@@ -105,7 +119,7 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
     }
     // Steps that do not mount anything there get the shared cache volume, under the location's sub-path.
     for (const step of toolSteps) {
-      if ((step.volumeMounts ?? []).some((m) => m.mountPath === loc.mountPath)) continue;
+      if ((step.volumeMounts ?? []).some((m) => normPath(m.mountPath) === loc.mountPath)) continue;
       const existing = volumes.find((v) => v.name === CACHE_VOLUME);
       if (existing && existing.overridable !== true && !changes.some((c) => c.type === 'volume-overridable' && c.volume === CACHE_VOLUME)) {
         changes.push({ type: 'volume-overridable', volume: CACHE_VOLUME, before: existing.overridable });

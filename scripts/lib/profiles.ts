@@ -37,7 +37,8 @@ export interface CacheProfile {
 /** Name of the volume added where a strategy declares none at a cache location. */
 export const CACHE_VOLUME = 'build-cache';
 
-const text = (step: Step): string => [step.image ?? '', ...(step.command ?? []), ...(step.args ?? [])].join('\n');
+/** The image, then command and args as one command line (scripts keep their own lines). */
+const text = (step: Step): string => `${step.image ?? ''}\n${[...(step.command ?? []), ...(step.args ?? [])].join(' ')}`;
 const imageMatches = (step: Step, re: RegExp) => re.test(step.image ?? '');
 const runs = (step: Step, re: RegExp) => re.test(text(step));
 

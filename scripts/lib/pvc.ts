@@ -63,7 +63,7 @@ export function desiredPvc(req: PvcRequest, cls: ClassChoice): V1PersistentVolum
     metadata: {
       name: req.name,
       namespace: req.namespace,
-      labels: { 'app.kubernetes.io/managed-by': 'shipwright-cache', 'app.kubernetes.io/component': 'build-cache', ...req.labels },
+      labels: { ...req.labels, 'app.kubernetes.io/managed-by': 'shipwright-cache', 'app.kubernetes.io/component': 'build-cache' },
     },
     spec: {
       accessModes: [req.accessMode],

@@ -27,11 +27,11 @@ export function validateLabelName(flag: string, value: unknown): string {
 }
 
 const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+const DECIMAL: Record<string, number> = { m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
 
 /** Parses a Kubernetes storage quantity (3Gi, 500Mi, 1G, 1073741824) to bytes. */
 export function parseQuantity(value: string): number | undefined {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.exec(value.trim());
+  const m = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/.exec(value.trim());
   if (!m) return undefined;
   const n = Number(m[1]);
   const unit = m[2] ?? '';
@@ -42,8 +42,11 @@ export function parseQuantity(value: string): number | undefined {
 export function validateSize(flag: string, value: unknown): string {
   const v = String(value ?? '').trim();
   const bytes = parseQuantity(v);
-  if (bytes === undefined || bytes <= 0) {
+  if (bytes === undefined || bytes <= 0 || /m$/.test(v)) {
     throw usageError(`${flag} '${v}' is not a storage size`, 'use a Kubernetes quantity such as 3Gi, 500Mi or 10G');
+  }
+  if (!Number.isInteger(bytes) || bytes > Number.MAX_SAFE_INTEGER) {
+    throw usageError(`${flag} '${v}' is not a whole number of bytes (${bytes})`, 'use a size in whole Mi or Gi, e.g. 1126Mi instead of 1.1Gi');
   }
   return v;
 }

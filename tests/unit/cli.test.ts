@@ -51,4 +51,35 @@ test('runs through a symlink (npm bin links)', async () => {
   assert.match(p.stdout, /shipwright-cache <command>/);
 });
 
+test('boolean options accept true/false/1/0/yes/no and refuse anything else (never a silent false)', async () => {
+  const nu = join(REPO_ROOT, 'tests', 'fixtures', 'records', 'cache-never-used.json');
+  for (const v of ['1', 'yes', 'TRUE']) {
+    const r = await cli(['gate', '--record', nu, '--min-speedup', '0.5'], { SHIPWRIGHT_CACHE_REQUIRE_CACHE_HITS: v });
+    assert.is(r.code, 1, `env ${v}`);
+    assert.match(r.stdout, /cache never used/);
+    const f = await cli(['gate', '--record', nu, '--min-speedup', '0.5', `--require-cache-hits=${v}`]);
+    assert.is(f.code, 1, `flag ${v}`);
+  }
+  const bad = await cli(['gate', '--record', nu, '--require-cache-hits=maybe']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--require-cache-hits=maybe is not a boolean/);
+  const envBad = await cli(['gate', '--record', nu], { SHIPWRIGHT_CACHE_REQUIRE_CACHE_HITS: 'maybe' });
+  assert.is(envBad.code, 2);
+  const no = await cli(['gate', '--record', nu, '--min-speedup', '0.5', '--require-cache-hits=no']);
+  assert.is(no.code, 0);
+});
+
+test('a failing command with --output json prints a JSON error on stdout', async () => {
+  const r = await cli(['gate', '--record', '/nonexistent.json', '-o', 'json']);
+  assert.is(r.code, 2);
+  const e = JSON.parse(r.stdout);
+  assert.is(e.error.exitCode, 2);
+  assert.match(e.error.message, /does not exist/);
+});
+
+test('an env var for an option the command does not have is ignored', async () => {
+  const r = await cli(['gate', '--record', rec], { SHIPWRIGHT_CACHE_PVC: 'x', SHIPWRIGHT_CACHE_RESULTS_DIR_X: 'y' });
+  assert.is(r.code, 0, r.stderr);
+});
+
 test.run();

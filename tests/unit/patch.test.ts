@@ -229,4 +229,23 @@ test('every profile has either cache locations or a refusal', () => {
   for (const p of PROFILES) assert.ok((p.locations.length > 0) !== Boolean(p.refusal), p.id);
 });
 
+test('buildah found from command and args (not only the image); mount paths compared normalized', () => {
+  const spec: StrategySpec = {
+    steps: [{ name: 'build', image: 'registry.example.com/ci/builder:1', command: ['buildah'], args: ['bud', '--layers', '-t', 'img', '.'], volumeMounts: [{ name: 'storage', mountPath: '/var/lib/containers/' }] }],
+    volumes: [{ name: 'storage', emptyDir: {} }],
+  };
+  const plan = planCachePatch(spec, 'custom');
+  assert.is(plan.profile.id, 'buildah');
+  assert.equal(plan.cacheVolumes, ['storage'], 'the trailing-slash mount is the cache location; no second mount');
+  assert.ok(!plan.changes.some((c) => c.type === 'mount-added'));
+});
+
+test('a volume mounted inside the cache location is refused (it would bypass the cache)', () => {
+  const spec: StrategySpec = {
+    steps: [{ name: 'build', image: 'quay.io/containers/buildah:v1', command: ['buildah', 'bud', '.'], volumeMounts: [{ name: 'inner', mountPath: '/var/lib/containers/storage' }] }],
+    volumes: [{ name: 'inner', emptyDir: {} }],
+  };
+  assert.throws(() => planCachePatch(spec, 'custom'), (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.conflict && /mounts volume 'inner' at \/var\/lib\/containers\/storage, inside the cache location/.test(e.message));
+});
+
 test.run();
