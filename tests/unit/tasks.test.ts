@@ -68,7 +68,7 @@ const RBAC_TABLE: Grant[] = [
   { role: 'shipwright-cache', group: '', resource: 'persistentvolumeclaims', verbs: ['get', 'create', 'patch'], why: 'cache-pvc reads, creates, grows/relabels (merge patch) and polls the claim; create-build and run read it' },
   { role: 'shipwright-cache', group: '', resource: 'events', verbs: ['list'], why: 'cache-pvc explains a claim that stays Pending with its events' },
   { role: 'shipwright-cache', group: '', resource: 'pods/log', verbs: ['get'], why: 'run counts cache hits in the build pod log' },
-  { role: 'shipwright-cache', group: 'shipwright.io', resource: 'builds', verbs: ['get', 'create', 'update', 'delete'], why: 'create-build reads, creates, replaces and re-creates (after a failed registration) the Build; run reads it' },
+  { role: 'shipwright-cache', group: 'shipwright.io', resource: 'builds', verbs: ['get', 'create', 'delete'], why: 'create-build reads and creates the Build, and re-creates it when it changed or failed registration; run reads it' },
   { role: 'shipwright-cache', group: 'shipwright.io', resource: 'buildruns', verbs: ['get', 'create', 'patch'], why: 'run creates and polls each BuildRun and cancels one on timeout or interrupt' },
   { role: 'shipwright-cache', group: 'shipwright.io', resource: 'buildstrategies', verbs: ['get', 'create', 'update', 'patch'], why: 'patch-strategy reads, creates and re-derives the copy, or patches a namespaced strategy in place; create-build and run read it' },
   { role: 'shipwright-cache', group: 'tekton.dev', resource: 'taskruns', verbs: ['get'], why: 'run reads the per-step timings of each BuildRun' },
@@ -84,6 +84,7 @@ const RBAC_TABLE: Grant[] = [
 const NOT_GRANTED: Record<string, string> = {
   'shipwright.io/buildruns list': 'listRunBuildRuns (cleanup by run id) is not called by any command',
   'shipwright.io/buildstrategies delete': 'deleteCopy belongs to unpatch-strategy, which no Task runs',
+  'shipwright.io/builds list': 'buildsUsing (is the copy still used?) belongs to unpatch-strategy, which no Task runs',
 };
 
 /** Kubernetes client methods: core/storage ones by name, custom-object ones by verb (resource from the call). */
