@@ -82,7 +82,8 @@ S('the default class is used when marked; dry-run creates nothing', async () => 
 });
 
 S('Immediate: on timeout the error carries the claim events', async () => {
-  const r = await cli(['cache-pvc', '-n', ns, '--name', 'c3', '--storage-class', immediate, '--timeout', '5s']);
+  // 10Gi: more than the PersistentVolume of the next test offers, so the PV controller cannot bind it there.
+  const r = await cli(['cache-pvc', '-n', ns, '--name', 'c3', '--storage-class', immediate, '--size', '10Gi', '--timeout', '5s']);
   assert.is(r.code, 7, r.stderr);
   // The PV controller's own event for a class whose provisioner never answers.
   assert.match(r.stderr, /PersistentVolumeClaim .*\/c3 is still Pending after 5s; events: .*ExternalProvisioning: Waiting for a volume to be created .*example.com\/none/);

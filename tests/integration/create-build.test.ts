@@ -32,7 +32,7 @@ S('before the strategy is patched: refused with the reason Shipwright would give
   const r = await cli(args(['--mode', 'in-place', '--build', 'early']));
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, /VolumeNotOverridable: Volume "shp-buildah-container-storage" is not overridable in the Strategy/);
-  assert.match(r.stderr, /fix: run 'shipwright-cache patch-strategy'/);
+  assert.match(r.stderr, /fix: run 'shipwright-cache patch-strategy --mode in-place --kind ClusterBuildStrategy --strategy buildah-shipwright-managed-push-/);
   assert.is(await getBuild('early'), undefined);
   const noCopy = await cli(args(['--build', 'early']));
   assert.is(noCopy.code, 5, noCopy.stderr);
