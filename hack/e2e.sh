@@ -28,7 +28,15 @@ main() {
   workload
   apply_tasks
   local registry_url="http://localhost:${REGISTRY_PORT:-5001}"
-  [[ "${CLUSTER}" == offline ]] && registry_url="http://${OUTPUT_IMAGE%%/*}"
+  # Where the Tasks can be fetched by the git resolver: the local git server offline, else this repository.
+  local tasks_url="${SWC_DEMO_SOURCE_URL:-}" tasks_rev="${SWC_DEMO_SOURCE_REVISION:-$(git rev-parse HEAD)}"
+  if [[ "${CLUSTER}" == offline ]]; then
+    registry_url="http://${OUTPUT_IMAGE%%/*}"
+    e2e/install/git-server.sh add-repo shipwright-cache "${REPO_ROOT}" >&2
+    tasks_url="$(e2e/install/git-server.sh url shipwright-cache)"
+    tasks_rev="$(git rev-parse HEAD)"
+  fi
+  export E2E_TASKS_GIT_URL="${tasks_url}" E2E_TASKS_GIT_REVISION="${tasks_rev}"
   export KUBECTL KUBECONFIG RUNNER_IMAGE RESET_IMAGE STRATEGY SOURCE_URL OUTPUT_IMAGE BUILD_PARAMS
   export SOURCE_REVISION="${SOURCE_REVISION:-}" CONTEXT_DIR="${CONTEXT_DIR:-}" E2E_NAMESPACE="${NS}" E2E_REGISTRY_URL="${registry_url}"
   stage "tests/e2e in namespace ${NS}"
