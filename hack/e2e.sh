@@ -37,6 +37,14 @@ main() {
     tasks_rev="$(git rev-parse HEAD)"
   fi
   export E2E_TASKS_GIT_URL="${tasks_url}" E2E_TASKS_GIT_REVISION="${tasks_rev}"
+  # The Tasks and the Pipeline as a Tekton Bundle in the cluster's registry.
+  local bundle_dir registry_host="${OUTPUT_IMAGE%%/*}"
+  [[ "${CLUSTER}" == offline ]] || registry_host="localhost:${REGISTRY_PORT:-5001}"
+  bundle_dir="$(mktemp -d)"
+  node hack/bundle.mjs "${bundle_dir}" e2e tasks/shipwright-cache-*/shipwright-cache-*.yaml tasks/pipeline/shipwright-cache-pipeline.yaml >/dev/null
+  skopeo copy --quiet --dest-tls-verify=false "oci:${bundle_dir}:e2e" "docker://${registry_host}/shipwright-cache/bundle:e2e"
+  rm -rf "${bundle_dir}"
+  export E2E_BUNDLE="${OUTPUT_IMAGE%%/*}/shipwright-cache/bundle:e2e"
   export KUBECTL KUBECONFIG RUNNER_IMAGE RESET_IMAGE STRATEGY SOURCE_URL OUTPUT_IMAGE BUILD_PARAMS
   export SOURCE_REVISION="${SOURCE_REVISION:-}" CONTEXT_DIR="${CONTEXT_DIR:-}" E2E_NAMESPACE="${NS}" E2E_REGISTRY_URL="${registry_url}"
   stage "tests/e2e in namespace ${NS}"

@@ -1,5 +1,5 @@
-// How users reference the Tasks by copy-paste: the git resolver, against the local git server
-// (offline; on kind the same test runs against the repository URL given in E2E_TASKS_GIT_URL).
+// How users reference the Tasks by copy-paste: the git resolver (the local git server offline,
+// this repository on kind) and the bundles resolver (a bundle pushed to the cluster's registry).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { env, kubectl, NS, rand, succeeded, waitDone } from '../helpers/e2e.js';
@@ -36,6 +36,24 @@ S('git resolver: a TaskRun of shipwright-cache-pvc resolved from a git repositor
   assert.is(succeeded(tr).status, 'True', JSON.stringify(succeeded(tr)));
   const pvc = JSON.parse(await kubectl(['get', '-n', NS(), 'pvc', `cache-${name}`, '-o', 'json']));
   assert.is(pvc.metadata.labels['app.kubernetes.io/managed-by'], 'shipwright-cache');
+});
+
+S('bundles resolver: the Tasks and the Pipeline as a Tekton Bundle in the registry', async () => {
+  const name = `e2e-bundleref-${rand()}`;
+  const body = {
+    apiVersion: 'tekton.dev/v1',
+    kind: 'TaskRun',
+    metadata: { name, namespace: NS() },
+    spec: {
+      taskRef: { resolver: 'bundles', params: [{ name: 'bundle', value: env('E2E_BUNDLE') }, { name: 'name', value: 'shipwright-cache-pvc' }, { name: 'kind', value: 'task' }] },
+      serviceAccountName: 'shipwright-cache',
+      params: [{ name: 'pvc-name', value: `cache-${name}` }, { name: 'runner-image', value: env('RUNNER_IMAGE') }],
+      podTemplate: { securityContext: { fsGroup: 65532 } },
+    },
+  };
+  await kubectl(['create', '-f', '-'], JSON.stringify(body));
+  const tr = await waitDone('taskrun', name, 5 * 60_000);
+  assert.is(succeeded(tr).status, 'True', JSON.stringify(succeeded(tr)));
 });
 
 S.run();
