@@ -41,19 +41,13 @@ main() {
     esac
   done
   cd "${REPO_ROOT}"
-  source hack/ensure-node.sh
-  source hack/ensure-deps.sh
   # shellcheck source=hack/lib/setup.sh
   source hack/lib/setup.sh
   if [[ -z "${MIN_SPEEDUP}" ]]; then
     MIN_SPEEDUP=$(node --import tsx -e "import('./scripts/lib/gate.ts').then(m => console.log(m.DEFAULT_MIN_SPEEDUP))")
   fi
 
-  cluster_up
-  install_platform
-  runner_image
-  workload
-  apply_tasks
+  prepare
   local run="demo-$(date +%Y%m%d-%H%M%S)"
   run_pipeline "${run}" "${RUNS}" true "${BASELINE}" "${MIN_SPEEDUP}" "demo-cache-${run#demo-}"
   stage "results"

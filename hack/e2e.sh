@@ -18,15 +18,9 @@ main() {
     esac
   done
   cd "${REPO_ROOT}"
-  source hack/ensure-node.sh
-  source hack/ensure-deps.sh
   # shellcheck source=hack/lib/setup.sh
   source hack/lib/setup.sh
-  cluster_up
-  install_platform
-  runner_image
-  workload
-  apply_tasks
+  prepare
   local registry_url="http://localhost:${REGISTRY_PORT:-5001}"
   # Where the Tasks can be fetched by the git resolver: the local git server offline, else this repository.
   local tasks_url="${SWC_DEMO_SOURCE_URL:-}" tasks_rev="${SWC_DEMO_SOURCE_REVISION:-$(git rev-parse HEAD)}"

@@ -8,6 +8,11 @@
 # RUNNER_IMAGE, RESET_IMAGE, STRATEGY, SOURCE_URL, SOURCE_REVISION, OUTPUT_IMAGE,
 # OUTPUT_INSECURE, BUILD_PARAMS.
 
+# shellcheck source=hack/ensure-node.sh
+source "${REPO_ROOT}/hack/ensure-node.sh"
+# shellcheck source=hack/ensure-deps.sh
+source "${REPO_ROOT}/hack/ensure-deps.sh"
+
 SWC_CACHE_DIR="${SWC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/shipwright-cache}"
 FULL_DIR="${SWC_CLUSTER_DIR:-/var/lib/shipwright-cache/node}"
 T0=$(date +%s)
@@ -191,4 +196,13 @@ fetch_reports() {
   done
   "${KUBECTL}" delete pod -n "${NS}" "${pod}" --wait=false >&2
   note "reports copied to ${out}"
+}
+
+# prepare: everything before the Pipeline runs, in order (both hack/demo.sh and hack/e2e.sh).
+prepare() {
+  cluster_up
+  install_platform
+  runner_image
+  workload
+  apply_tasks
 }
