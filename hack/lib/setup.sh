@@ -119,7 +119,8 @@ apply_tasks() {
     --serviceaccount="${NS}:shipwright-cache" --dry-run=client -o yaml | "${KUBECTL}" apply -f - >&2
 }
 
-# run_pipeline NAME RUNS COLD BASELINE MIN_SPEEDUP [PVC]: creates the PipelineRun, waits, prints progress.
+# run_pipeline NAME RUNS COLD BASELINE MIN_SPEEDUP [PVC]: creates the PipelineRun (its Build is named
+# NAME too, so progress shows this run's BuildRuns only), waits, prints progress.
 run_pipeline() {
   local name="$1" runs="$2" cold="$3" baseline="$4" min="$5" pvc="${6:-shipwright-cache}"
   local params
@@ -145,6 +146,7 @@ spec:
     - {name: output-insecure, value: "${OUTPUT_INSECURE}"}
     - {name: build-params, value: [${params}]}
     - {name: pvc-name, value: "${pvc}"}
+    - {name: build-name, value: "${name}"}
     - {name: strategy, value: "${STRATEGY}"}
     - {name: storage-driver, value: overlay}
     - {name: runs, value: "${runs}"}
@@ -164,7 +166,7 @@ YAML
     reason=$("${KUBECTL}" get pipelinerun -n "${NS}" "${name}" -o jsonpath='{.status.conditions[?(@.type=="Succeeded")].reason}' 2>/dev/null || true)
     running=$("${KUBECTL}" get taskrun -n "${NS}" -l "tekton.dev/pipelineRun=${name}" -o jsonpath='{range .items[*]}{.metadata.labels.tekton\.dev/pipelineTask}={.status.conditions[0].reason} {end}' 2>/dev/null || true)
     local brs
-    brs=$("${KUBECTL}" get buildrun -n "${NS}" -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[0].reason} {end}' 2>/dev/null || true)
+    brs=$("${KUBECTL}" get buildrun -n "${NS}" -l "build.shipwright.io/name=${name}" -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[0].reason} {end}' 2>/dev/null || true)
     if [[ "${running} ${brs}" != "${last}" ]]; then
       note "tasks: ${running:-(starting)}${brs:+ | buildruns: ${brs}}"
       last="${running} ${brs}"
