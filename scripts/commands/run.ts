@@ -82,8 +82,9 @@ const buildApi = (namespace: string) => ({ group: SHIPWRIGHT_GROUP, version: SHI
 export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalArgs>): Promise<RunRecord> {
   const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
   const buildName = validateName('--build', argv.build);
-  if (!Number.isInteger(argv.runs) || argv.runs < 2) throw usageError(`--runs ${argv.runs} is too few`, 'use at least 2: one cold run and one warm run');
-  if (!Number.isInteger(argv.baseline) || argv.baseline < 0) throw usageError(`--baseline ${argv.baseline} is not a count`, 'use 0 or more');
+  if (!Number.isInteger(argv.runs) || argv.runs > 1000) throw usageError(`--runs must be a whole number from 2 to 1000, not ${argv.runs}`, 'e.g. --runs 3: one cold run and two warm runs');
+  if (argv.runs < 2) throw usageError(`--runs ${argv.runs} is too few`, 'use at least 2: one cold run and one warm run');
+  if (!Number.isInteger(argv.baseline) || argv.baseline < 0 || argv.baseline > 1000) throw usageError(`--baseline ${argv.baseline} is not a count`, 'use a whole number from 0 to 1000');
   const timeoutMs = validateDuration('--timeout', argv.timeout);
   await requireShipwright(kube);
 
