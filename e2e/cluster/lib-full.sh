@@ -222,45 +222,17 @@ EOF
 # ---------------------------------------------------------------- images
 # full_image_ref NAME: the reference images/build.sh gives NAME (10.88.0.1:5000/offline/NAME:TAG).
 full_image_ref() {
-  if [[ -x "${REPO_ROOT}/images/build.sh" ]]; then
-    "${REPO_ROOT}/images/build.sh" --print "$1" | awk -F'\t' -v n="$1" '$1 == n { print $2 }'
-  else
-    echo "${REGISTRY_ADDR}/offline/$1:fallback"
-  fi
+  "${REPO_ROOT}/images/build.sh" --print "$1" | awk -F'\t' -v n="$1" '$1 == n { print $2 }'
 }
 
 # full_load_images NAME...: build (cached) and put the images in the registry and in
-# containerd's k8s.io namespace, with images/load.sh when present.
+# containerd's k8s.io namespace (images/load.sh).
 full_load_images() {
   local t0; t0=$(now_ms)
-  if [[ -x "${REPO_ROOT}/images/load.sh" ]]; then
-    "${REPO_ROOT}/images/load.sh" --registry "${REGISTRY_ADDR}" --containerd-namespace k8s.io \
-      --containerd-address "${CONTAINERD_SOCK}" "$@" >"${LOG_DIR}/images.log" 2>&1 \
-      || { tail -n 30 "${LOG_DIR}/images.log" >&2; die "images/load.sh $* failed (log ${LOG_DIR}/images.log)"; }
-  else
-    # TODO(images): images/build.sh + load.sh belong to the images/ work; until they exist,
-    # only a pause image (catatonit, as in shared/notes/offline-cluster.md §4.4) is made here.
-    local n
-    for n in "$@"; do
-      [[ "$n" == pause ]] || die "image $n needs images/build.sh, which is missing"
-      full_fallback_pause
-    done
-  fi
+  "${REPO_ROOT}/images/load.sh" --registry "${REGISTRY_ADDR}" --containerd-namespace k8s.io \
+    --containerd-address "${CONTAINERD_SOCK}" "$@" >"${LOG_DIR}/images.log" 2>&1 \
+    || { tail -n 30 "${LOG_DIR}/images.log" >&2; die "images/load.sh $* failed (log ${LOG_DIR}/images.log)"; }
   log "images loaded ($*) in $(( $(now_ms) - t0 )) ms"
-}
-
-full_fallback_pause() {
-  local ref; ref=$(full_image_ref pause) c tar
-  tar="${CLUSTER_DIR}/pause.tar"
-  c=$(buildah from scratch)
-  buildah copy "$c" /usr/bin/catatonit /pause >/dev/null
-  buildah config --entrypoint '["/pause","-P"]' --user 65535:65535 "$c"
-  buildah commit -q "$c" "$ref" >/dev/null
-  buildah rm "$c" >/dev/null
-  buildah push -q "$ref" "oci-archive:${tar}:${ref}"
-  buildah push -q --tls-verify=false "$ref" "docker://${ref}"
-  ctr -a "${CONTAINERD_SOCK}" -n k8s.io images import "${tar}" >/dev/null
-  rm -f "${tar}"
 }
 
 # ---------------------------------------------------------------- containerd
