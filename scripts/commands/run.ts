@@ -70,7 +70,7 @@ function checkStrategy(strategy: StrategyObject, label: string, expected: string
   const hash = specHash(strategy.spec);
   const rec = parsePatchRecord(strategy.metadata.annotations, label);
   const { ready } = cacheVolumesOf(strategy, label);
-  const fix = "re-run 'shipwright-cache patch-strategy' (copy mode re-derives its copy; for in-place, unpatch-strategy --force first), then start a new record";
+  const fix = "re-run 'shipwright-cache patch-strategy' (copy mode re-derives its copy with --force; in place: unpatch-strategy --mode in-place, then patch again), then start a new record";
   if (!ready) throw conflictError(`${label} is no longer cache-ready (was it re-applied by an operator, or edited?); warm runs would not use the cache`, fix);
   if (rec && rec.specAfter !== hash) throw conflictError(`${label} was changed after shipwright-cache patched it (spec ${rec.specAfter} -> ${hash}); runs would not measure the patched strategy`, fix);
   if (expected !== undefined && expected !== hash) throw conflictError(`${label} changed during the runs (spec ${expected} -> ${hash}); the runs before and after are not comparable`, fix);
@@ -110,7 +110,7 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace }).catch(() => undefined);
 
   let record: RunRecord;
-  let runId = newRunId();
+  const runId = newRunId();
   if (argv.resume && existsSync(argv.record)) {
     // A record interrupted before its first run finished has no runs yet: it still resumes.
     record = validateRecord(JSON.parse(await readFile(argv.record, 'utf8').catch(() => '{}')), `record file ${argv.record}`);
