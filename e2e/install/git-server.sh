@@ -27,10 +27,11 @@ ADDR="${SWC_GIT_ADDR:-10.88.0.1:8080}"
 WWW="${GIT_DIR_ROOT}/www"
 PIDFILE="${GIT_DIR_ROOT}/httpd.pid"
 LOGFILE="${GIT_DIR_ROOT}/httpd.log"
-BRIDGE_NET=10.88.
 
 log() { printf '[git-server] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=e2e/install/lib-daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-daemon.sh"
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 busybox_bin() {
@@ -49,23 +50,7 @@ backend_bin() {
 }
 
 # running: the recorded PID is alive and is our httpd (never trust a stale PID).
-running() {
-  local pid
-  [[ -s "${PIDFILE}" ]] || return 1
-  pid="$(cat "${PIDFILE}")"
-  [[ -r "/proc/${pid}/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q "httpd .*-h ${WWW}"
-}
-
-check_addr() {
-  local ip="${ADDR%:*}"
-  case "${ip}" in
-    127.*|"${BRIDGE_NET}"*) ;;
-    *) die "refusing to listen on ${ADDR}: only loopback or the project bridge (10.88.0.0/16)" ;;
-  esac
-  ip -o -4 addr show | awk '{ print $4 }' | grep -q "^${ip//./\\.}/" \
-    || die "no interface has ${ip} (is the full cluster up? e2e/cluster/up.sh --mode full)"
-}
+running() { daemon_cmdline | grep -q "httpd .*-h ${WWW}"; }
 
 setup_dirs() {
   mkdir -p "${WWW}/cgi-bin"
@@ -83,36 +68,17 @@ cmd_start() {
   check_addr
   setup_dirs
   if running; then log "already running (pid $(cat "${PIDFILE}")) on http://${ADDR}/"; return 0; fi
-  local bb pid i
+  local bb pid
   bb="$(busybox_bin)"
   # -f: foreground (we record its PID); -v: request log; -p: the only listen address.
   setsid "${bb}" httpd -f -v -p "${ADDR}" -h "${WWW}" </dev/null >>"${LOGFILE}" 2>&1 &
   pid=$!
   echo "${pid}" >"${PIDFILE}"
-  for i in $(seq 1 50); do
-    if [[ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://${ADDR}/" 2>/dev/null)" != 000 ]]; then
-      log "started (pid ${pid}) on http://${ADDR}/ serving ${WWW}"
-      return 0
-    fi
-    running || { tail -n 5 "${LOGFILE}" >&2; die "httpd exited (log ${LOGFILE})"; }
-    sleep 0.1
-  done
-  die "httpd (pid ${pid}) does not answer on ${ADDR}"
+  daemon_wait_http "http://${ADDR}/" "${pid}" httpd
+  log "started (pid ${pid}) on http://${ADDR}/ serving ${WWW}"
 }
 
-cmd_stop() {
-  if ! running; then log "not running"; rm -f "${PIDFILE}"; return 0; fi
-  local pid i
-  pid="$(cat "${PIDFILE}")"
-  kill -TERM "${pid}"
-  for i in $(seq 1 50); do
-    [[ -d "/proc/${pid}" ]] || break
-    sleep 0.1
-    [[ ${i} -lt 50 ]] || kill -KILL "${pid}" 2>/dev/null || true
-  done
-  rm -f "${PIDFILE}"
-  log "stopped (pid ${pid})"
-}
+cmd_stop() { daemon_stop; }
 
 cmd_status() {
   if running; then

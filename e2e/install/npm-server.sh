@@ -39,11 +39,12 @@ TARBALLS="${CACHE_DIR}/npm-tarballs"
 WWW="${STATE_DIR}/www"
 PIDFILE="${STATE_DIR}/server.pid"
 LOGFILE="${STATE_DIR}/server.log"
-BRIDGE_NET=10.88.
 LOCKFILES=()
 
 log() { printf '[npm-server] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=e2e/install/lib-daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-daemon.sh"
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 node_bin() {
@@ -53,23 +54,7 @@ node_bin() {
 registry_url() { echo "http://${ADDR}/"; }
 
 # running: the recorded PID is alive and is our httpd (never trust a stale PID).
-running() {
-  local pid
-  [[ -s "${PIDFILE}" ]] || return 1
-  pid="$(cat "${PIDFILE}")"
-  [[ -r "/proc/${pid}/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -qF "npm-registry.mjs --listen ${ADDR} --root ${WWW}"
-}
-
-check_addr() {
-  local ip="${ADDR%:*}"
-  case "${ip}" in
-    127.*|"${BRIDGE_NET}"*) ;;
-    *) die "refusing to listen on ${ADDR}: only loopback or the project bridge (10.88.0.0/16)" ;;
-  esac
-  ip -o -4 addr show | awk '{ print $4 }' | grep -q "^${ip//./\\.}/" \
-    || die "no interface has ${ip} (is the full cluster up? e2e/cluster/up.sh --mode full)"
-}
+running() { daemon_cmdline | grep -qF "npm-registry.mjs --listen ${ADDR} --root ${WWW}"; }
 
 # locked: NAME<TAB>VERSION<TAB>INTEGRITY for every registry package of the lockfiles, once each.
 locked() {
@@ -192,35 +177,16 @@ cmd_start() {
     registry_url
     return 0
   fi
-  local pid i
+  local pid
   setsid "$(node_bin)" "${INSTALL_DIR}/npm-registry.mjs" --listen "${ADDR}" --root "${WWW}" </dev/null >>"${LOGFILE}" 2>&1 &
   pid=$!
   echo "${pid}" >"${PIDFILE}"
-  for i in $(seq 1 50); do
-    if [[ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "$(registry_url)" 2>/dev/null)" != 000 ]]; then
-      log "started (pid ${pid}) on $(registry_url): ${count} packuments, tarballs from ${TARBALLS}"
-      registry_url
-      return 0
-    fi
-    running || { tail -n 5 "${LOGFILE}" >&2; die "the server exited (log ${LOGFILE})"; }
-    sleep 0.1
-  done
-  die "the server (pid ${pid}) does not answer on ${ADDR}"
+  daemon_wait_http "$(registry_url)" "${pid}" "the server"
+  log "started (pid ${pid}) on $(registry_url): ${count} packuments, tarballs from ${TARBALLS}"
+  registry_url
 }
 
-cmd_stop() {
-  if ! running; then log "not running"; rm -f "${PIDFILE}"; return 0; fi
-  local pid i
-  pid="$(cat "${PIDFILE}")"
-  kill -TERM "${pid}"
-  for i in $(seq 1 50); do
-    [[ -d "/proc/${pid}" ]] || break
-    sleep 0.1
-    [[ ${i} -lt 50 ]] || kill -KILL "${pid}" 2>/dev/null || true
-  done
-  rm -f "${PIDFILE}"
-  log "stopped (pid ${pid})"
-}
+cmd_stop() { daemon_stop; }
 
 cmd_status() {
   if running; then
