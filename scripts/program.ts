@@ -3,7 +3,6 @@
 // Every option can also come from the environment as SHIPWRIGHT_CACHE_<OPTION>
 // (e.g. SHIPWRIGHT_CACHE_PVC_NAME), which is how the Tasks pass parameters.
 import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { ExitCode, exitCodeOf, formatError, usageError } from './lib/errors.js';
 

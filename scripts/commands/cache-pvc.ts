@@ -1,7 +1,7 @@
 // cache-pvc: ensure the PersistentVolumeClaim that holds the build cache.
 import type { Argv, CommandModule } from 'yargs';
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { call, connect, isNotFound, mergePatch, poll, type Kube } from '../lib/kube.js';
+import { call, callOptional, connect, isNotFound, mergePatch, poll, type Kube } from '../lib/kube.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { withDryRun, withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { chooseStorageClass, reconcilePvc, type ClassChoice } from '../lib/pvc.js';
@@ -61,10 +61,7 @@ export async function ensureCachePvc(kube: Kube, argv: Omit<CachePvcArgs, keyof 
   const timeoutMs = validateDuration('--timeout', argv.timeout);
   const label = `PersistentVolumeClaim ${namespace}/${req.name}`;
 
-  const existing = await call(`get ${label}`, () => kube.core.readNamespacedPersistentVolumeClaim({ name: req.name, namespace })).catch((err) => {
-    if (err instanceof CliError && err.exitCode === ExitCode.notFound) return undefined;
-    throw err;
-  });
+  const existing = await callOptional(`get ${label}`, () => kube.core.readNamespacedPersistentVolumeClaim({ name: req.name, namespace }));
   const classes = await listClasses(kube);
   let cls: ClassChoice | undefined;
   let existingClass: V1StorageClass | undefined;

@@ -1,6 +1,6 @@
 // create-build: a Shipwright Build whose cache volume is the PVC.
 import type { Argv, CommandModule } from 'yargs';
-import { call, connect, poll, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, type Kube } from '../lib/kube.js';
+import { call, callOptional, connect, poll, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, type Kube } from '../lib/kube.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { resolveStrategyRefs, withStrategy, type StrategyArgs } from '../lib/strategy-options.js';
@@ -91,10 +91,7 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
 
   const strategy = await readStrategy(kube, target);
   const cache = strategy ? cacheVolumesOf(strategy, refLabel(target)) : { volumes: [], ready: false, profile: '' };
-  const pvc = await call(`get PersistentVolumeClaim ${namespace}/${pvcName}`, () => kube.core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace })).catch((err) => {
-    if (err instanceof CliError && err.exitCode === ExitCode.notFound) return undefined;
-    throw err;
-  });
+  const pvc = await callOptional(`get PersistentVolumeClaim ${namespace}/${pvcName}`, () => kube.core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace }));
   const req: BuildRequest = {
     name, namespace, strategy: target, pvc: pvcName, cacheVolumes: cache.volumes,
     sourceUrl: argv['source-url'], revision: argv['source-revision'], contextDir: argv['context-dir'], cloneSecret: argv['clone-secret'],
@@ -111,10 +108,8 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
     });
   }
 
-  const existing = (await kube.custom.getNamespacedCustomObject({ ...buildsApi(namespace), name }).catch((err) => {
-    if (statusOf(err).code === 404) return undefined;
-    return call(`get ${label}`, () => Promise.reject(err));
-  })) as BuildObject | undefined;
+  const getBuild = () => callOptional(`get ${label}`, () => kube.custom.getNamespacedCustomObject({ ...buildsApi(namespace), name })) as Promise<BuildObject | undefined>;
+  const existing = await getBuild();
 
   let action: CreateBuildResult['action'];
   if (!existing) {
@@ -130,7 +125,7 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
       // strategy was patched stays failed until it is re-created.
       progress('create-build', stale ? `${label} was registered False (${existing.status?.reason}) before; re-creating it so the controller checks it again` : `${label} differs from the request; re-creating it`);
       await call(`delete ${label}`, () => kube.custom.deleteNamespacedCustomObject({ ...buildsApi(namespace), name }));
-      await poll(`${label} to be deleted`, 60_000, async () => ((await kube.custom.getNamespacedCustomObject({ ...buildsApi(namespace), name }).catch(() => undefined)) ? undefined : true), { intervalMs: 250 });
+      await poll(`${label} to be deleted`, 60_000, async () => ((await getBuild()) ? undefined : true), { intervalMs: 250 });
       await call(`create ${label}`, () => kube.custom.createNamespacedCustomObject({ ...buildsApi(namespace), body: desired }));
       action = stale ? 'recreated' : 'updated';
     } else action = 'unchanged';

@@ -1,7 +1,7 @@
 // run: successive BuildRuns of one Build, measured, into a JSON record.
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
-import { call, connect, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, type Kube } from '../lib/kube.js';
+import { callOptional, connect, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, type Kube } from '../lib/kube.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { validateDuration, validateLabelName, validateName } from '../lib/validate.js';
@@ -89,10 +89,8 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   await requireShipwright(kube);
 
   const label = `Build ${namespace}/${buildName}`;
-  const build = (await kube.custom.getNamespacedCustomObject({ ...buildApi(namespace), name: buildName }).catch((err) => {
-    if (statusOf(err).code === 404) throw notFoundError(`${label} does not exist`, "create it with 'shipwright-cache create-build'");
-    return call(`get ${label}`, () => Promise.reject(err));
-  })) as BuildObject;
+  const build = (await callOptional(`get ${label}`, () => kube.custom.getNamespacedCustomObject({ ...buildApi(namespace), name: buildName }))) as BuildObject | undefined;
+  if (!build) throw notFoundError(`${label} does not exist`, "create it with 'shipwright-cache create-build'");
   if (build.status?.registered === 'False') {
     throw new CliError(`${label} is not registered: ${build.status.reason}: ${build.status.message}`, { exitCode: ExitCode.failed, hint: "fix it and run 'shipwright-cache create-build' again" });
   }

@@ -133,9 +133,3 @@ async function measure(kube: Kube, o: RunOne, br: BuildRunLike, timedOut: boolea
 }
 
 const fmt = (s: number | null | undefined) => (s === null || s === undefined ? '?' : `${s.toFixed(1)}s`);
-
-/** BuildRuns a run sequence created, for cleanup: `kubectl delete buildrun -l shipwright-cache.io/run-id=<id>`. */
-export async function listRunBuildRuns(kube: Kube, namespace: string, runId: string): Promise<string[]> {
-  const list = (await call('list BuildRuns', () => kube.custom.listNamespacedCustomObject({ ...brApi(namespace), labelSelector: `${LABEL_RUN_ID}=${runId}` }))) as { items: BuildRunLike[] };
-  return list.items.map((i) => i.metadata.name);
-}

@@ -85,8 +85,6 @@ export function statusOf(err: unknown): { code?: number; body?: StatusBody } {
 }
 
 export const isNotFound = (err: unknown) => statusOf(err).code === 404;
-export const isConflict = (err: unknown) => statusOf(err).code === 409;
-export const isAlreadyExists = (err: unknown) => statusOf(err).code === 409 && statusOf(err).body?.reason === 'AlreadyExists';
 
 /**
  * Runs one API call; on failure throws a CliError that says what was being
@@ -96,6 +94,16 @@ export async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    throw translate(what, err);
+  }
+}
+
+/** Like call(), but a 404 (the object does not exist) gives undefined instead of an error. */
+export async function callOptional<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
     throw translate(what, err);
   }
 }

@@ -3,7 +3,7 @@
 // renewing; once its lease expires the next run takes it over.
 import { hostname } from 'node:os';
 import type { V1Lease } from '@kubernetes/client-node';
-import { sleep, statusOf, translate, type Kube } from './kube.js';
+import { callOptional, sleep, statusOf, translate, type Kube } from './kube.js';
 import { progress } from './log.js';
 import { CliError, ExitCode } from './errors.js';
 import { LABEL_MANAGED, MANAGED_BY } from './patch.js';
@@ -49,10 +49,7 @@ export async function acquireCacheLock(kube: Kube, namespace: string, pvc: strin
   let lastSaid = 0;
   for (;;) {
     const now = new Date();
-    const existing = await kube.coordination.readNamespacedLease({ name, namespace }).catch((err) => {
-      if (statusOf(err).code === 404) return undefined;
-      throw translate(`get ${label}`, err);
-    });
+    const existing = await callOptional(`get ${label}`, () => kube.coordination.readNamespacedLease({ name, namespace }));
     const body: V1Lease = {
       metadata: { name, namespace, labels: { [LABEL_MANAGED]: MANAGED_BY, 'shipwright-cache.io/pvc': pvc }, ...(existing ? { resourceVersion: existing.metadata?.resourceVersion } : {}) },
       spec: { holderIdentity: identity, leaseDurationSeconds: duration, acquireTime: microTime(now) as never, renewTime: microTime(now) as never },

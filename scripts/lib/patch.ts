@@ -8,7 +8,7 @@
 // whole). The same changes, recorded on the object, are what the undo reverts.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { applyJsonPatch, deepEqual, getAt, pointer, type JsonPatchOp } from './jsonpatch.js';
+import { applyJsonPatch, deepEqual, pointer, type JsonPatchOp } from './jsonpatch.js';
 import { CACHE_VOLUME, detectProfile, profileById, supportedToolsSentence, type CacheProfile } from './profiles.js';
 import type { EnvVar, StrategySpec, StrategyVolume, VolumeMount } from './strategy-types.js';
 import { conflictError, usageError, CliError, ExitCode } from './errors.js';
@@ -339,6 +339,3 @@ export function parsePatchRecord(annotations: Record<string, string> | undefined
   }
   return rec;
 }
-
-/** Reads a spec path for messages. */
-export const at = (spec: StrategySpec, path: string) => getAt({ spec }, path);

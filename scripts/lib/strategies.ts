@@ -1,7 +1,7 @@
 // Reading and writing (Cluster)BuildStrategies, and the two ways of making one
 // cache-ready: a namespaced copy (default) or an in-place JSON Patch.
 import { YAML } from 'zx';
-import { call, jsonPatch, SHIPWRIGHT_API, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, translate, type Kube } from './kube.js';
+import { call, callOptional, jsonPatch, SHIPWRIGHT_API, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, translate, type Kube } from './kube.js';
 import { CliError, ExitCode, conflictError, notFoundError } from './errors.js';
 import { applyJsonPatch, escapeToken, type JsonPatchOp } from './jsonpatch.js';
 import {
@@ -38,14 +38,10 @@ const base = (r: StrategyRef) => ({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT
 
 /** The strategy, or undefined when it does not exist. */
 export async function readStrategy(kube: Kube, r: StrategyRef): Promise<StrategyObject | undefined> {
-  try {
-    const obj = r.kind === 'ClusterBuildStrategy' ? await kube.custom.getClusterCustomObject(base(r)) : await kube.custom.getNamespacedCustomObject({ ...base(r), namespace: r.namespace! });
-    return obj as StrategyObject;
-  } catch (err) {
-    // A missing CRD is also a 404; commands check for Shipwright first (requireShipwright).
-    if (statusOf(err).code === 404) return undefined;
-    return call(`get ${refLabel(r)}`, () => Promise.reject(err));
-  }
+  // A missing CRD is also a 404; commands check for Shipwright first (requireShipwright).
+  return (await callOptional(`get ${refLabel(r)}`, () =>
+    r.kind === 'ClusterBuildStrategy' ? kube.custom.getClusterCustomObject(base(r)) : kube.custom.getNamespacedCustomObject({ ...base(r), namespace: r.namespace! }),
+  )) as StrategyObject | undefined;
 }
 
 export async function requireStrategy(kube: Kube, r: StrategyRef): Promise<StrategyObject> {
@@ -150,7 +146,8 @@ export async function patchInPlace(kube: Kube, r: StrategyRef, opts: PlanOptions
     }
     const base = rec ? revertChanges(obj.spec, rec.changes) : obj.spec;
     const plan = planCachePatch(base, label, opts);
-    const patchedSpec = applyChanges(base, plan.changes);
+    const changeOps = changesToOps(base, plan.changes);
+    const patchedSpec = applyJsonPatch({ spec: base }, changeOps).spec;
     if (specHash(patchedSpec) === specHash(obj.spec)) {
       return outcome('unchanged', `${label} is already cache-ready${rec ? ' (patched earlier by shipwright-cache)' : ''}; nothing changed`, plan);
     }
@@ -161,7 +158,7 @@ export async function patchInPlace(kube: Kube, r: StrategyRef, opts: PlanOptions
     const ops: JsonPatchOp[] = [
       { op: 'test', path: '/metadata/resourceVersion', value: obj.metadata.resourceVersion },
       ...(rec ? revertOps(obj.spec, rec.changes) : []),
-      ...changesToOps(base, plan.changes),
+      ...changeOps,
       ...(rec ? [{ op: 'replace' as const, path: `/metadata/annotations/${escapeToken(ANNOTATION_PATCH)}`, value: JSON.stringify(record) }] : annotationOps(obj, JSON.stringify(record))),
     ];
     const after = applyJsonPatch(obj, ops);

@@ -2,7 +2,7 @@
 // real Shipwright, real buildah builds of images/sample-app, real PVC cache.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { env, getJson, kubectl, rand, results, startPipelineRun, startTaskRun, succeeded, taskRunLogs, waitDone, NS } from '../helpers/e2e.js';
+import { env, kubectl, rand, results, startPipelineRun, startTaskRun, succeeded, taskRunLogs, waitDone, NS } from '../helpers/e2e.js';
 
 const S = suite('e2e: the Pipeline on a real cluster');
 const MIN = () => process.env.E2E_MIN_SPEEDUP ?? '1.5';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { upstreamStrategies, upstreamStrategy } from '../helpers/fixtures.js';
-import { applyChanges, changesToOps, planCachePatch, revertChanges, revertOps, specHash, type Change } from '../../scripts/lib/patch.js';
+import { applyChanges, changesToOps, planCachePatch, revertChanges, revertOps, specHash } from '../../scripts/lib/patch.js';
 import { PROFILES, detectProfile, CACHE_VOLUME } from '../../scripts/lib/profiles.js';
 import { applyJsonPatch, deepEqual } from '../../scripts/lib/jsonpatch.js';
 import { CliError, ExitCode } from '../../scripts/lib/errors.js';

@@ -82,7 +82,6 @@ const RBAC_TABLE: Grant[] = [
 
 /** Calls in the code the Tasks run that no role grants, on purpose. */
 const NOT_GRANTED: Record<string, string> = {
-  'shipwright.io/buildruns list': 'listRunBuildRuns (cleanup by run id) is not called by any command',
   'shipwright.io/buildstrategies delete': 'deleteCopy belongs to unpatch-strategy, which no Task runs',
   'shipwright.io/builds list': 'buildsUsing (is the copy still used?) belongs to unpatch-strategy, which no Task runs',
 };
