@@ -451,6 +451,12 @@ main() {
   log "Tekton v${TEKTON_VERSION} + Shipwright v${SHIPWRIGHT_VERSION} (source ${SOURCE}) onto ${KUBECONFIG_FILE}"
   "source_${SOURCE}"
 
+  # A cluster restarted with its state kept has Tekton's webhooks registered before its pods
+  # serve again; every apply (even of unchanged objects) goes through them, so wait first.
+  if "${KUBECTL[@]}" get validatingwebhookconfiguration config.webhook.pipeline.tekton.dev >/dev/null 2>&1; then
+    log "tekton: already installed; waiting for its webhooks to serve before re-applying"
+    wait_tekton
+  fi
   local t0
   t0=$(date +%s%N)
   apply "${TEKTON_MANIFESTS[@]}"
