@@ -54,13 +54,18 @@ SHP_WEBHOOK_SVC=shp-build-webhook
 SHP_CRDS=(buildruns.shipwright.io builds.shipwright.io buildstrategies.shipwright.io clusterbuildstrategies.shipwright.io)
 # Upstream's buildah image, used by the strategies in --source release.
 UPSTREAM_BUILDAH_IMAGE=quay.io/containers/buildah:v1.43.1
+# Strategy images: e2e/install/strategies/*.yaml name local images as
+# 10.88.0.1:5000/offline/<name>:<tag>; --source offline builds and loads <name> from images/
+# and writes its digest reference, --source release writes the upstream image below.
+declare -A UPSTREAM_STRATEGY_IMAGE=(
+  [buildah]="${UPSTREAM_BUILDAH_IMAGE}"
+)
 
 WORK=""
 KUBECTL=()
 # Filled by the source functions: what to apply (file paths or URLs) and the buildah image.
 TEKTON_MANIFESTS=()
 SHIPWRIGHT_MANIFESTS=()
-BUILDAH_IMAGE=""
 declare -A IMAGE=()   # image name -> reference by digest (offline)
 
 T_START=$(date +%s%N)
@@ -154,7 +159,7 @@ apply() {
 }
 
 # ------------------------------------------------------------------------------------------
-# Image sources. Each sets TEKTON_MANIFESTS, SHIPWRIGHT_MANIFESTS and BUILDAH_IMAGE.
+# Image sources. Each sets TEKTON_MANIFESTS and SHIPWRIGHT_MANIFESTS (and IMAGE[] offline).
 
 module_dir() {  # module_dir MODULE VERSION: its directory in the module cache (downloaded if missing)
   local dir
@@ -172,7 +177,8 @@ SHIPWRIGHT_IMAGES=(shipwright-build-controller shipwright-build-webhook git imag
 # In --dry-run nothing is built or loaded: the reference is by digest when the archive is
 # already cached, by tag otherwise.
 offline_images() {
-  local names=(shell buildah) n line name ref digest archive t0
+  local names=(shell) n line name ref digest archive t0
+  for n in $(strategy_images); do names+=("${n}"); done
   for n in "${TEKTON_IMAGES[@]}"; do names+=("tekton-${n}"); done
   for n in "${SHIPWRIGHT_IMAGES[@]}"; do names+=("shipwright-${n#shipwright-}"); done
   if [[ ${DRY_RUN} -eq 1 ]]; then
@@ -243,22 +249,31 @@ source_offline() {
   render_shipwright "${WORK}/shipwright.yaml"
   TEKTON_MANIFESTS=("${WORK}/tekton.yaml")
   SHIPWRIGHT_MANIFESTS=("${WORK}/shipwright.yaml")
-  BUILDAH_IMAGE="${IMAGE[buildah]}"
 }
 
 source_release() {
   TEKTON_MANIFESTS=("https://github.com/tektoncd/pipeline/releases/download/v${TEKTON_VERSION}/release.yaml")
   SHIPWRIGHT_MANIFESTS=("https://github.com/shipwright-io/build/releases/download/v${SHIPWRIGHT_VERSION}/release.yaml")
-  BUILDAH_IMAGE="${UPSTREAM_BUILDAH_IMAGE}"
 }
 
-# render_strategies OUT: e2e/install/strategies/*.yaml with the buildah image of the source.
+# strategy_images: the local image names the strategies refer to (buildah, ...), one per line.
+strategy_images() {
+  grep -ho 'image: 10\.88\.0\.1:5000/offline/[a-z0-9-]*' "${INSTALL_DIR}"/strategies/*.yaml \
+    | sed 's|.*/offline/||' | LC_ALL=C sort -u
+}
+
+# render_strategies OUT: e2e/install/strategies/*.yaml with each local image reference
+# replaced by the image of the source (IMAGE[name] offline, UPSTREAM_STRATEGY_IMAGE[name] release).
 render_strategies() {
-  local out="$1" f
+  local out="$1" f n ref sed_args=()
+  for n in $(strategy_images); do
+    if [[ "${SOURCE}" == offline ]]; then ref="${IMAGE[${n}]:-}"; else ref="${UPSTREAM_STRATEGY_IMAGE[${n}]:-}"; fi
+    [[ -n "${ref}" ]] || die "no ${SOURCE} image for '${n}', named by e2e/install/strategies/*.yaml"
+    sed_args+=(-e "s|image: 10\.88\.0\.1:5000/offline/${n}[:@][^ ]*|image: ${ref}|")
+  done
   : >"${out}"
   for f in "${INSTALL_DIR}"/strategies/*.yaml; do
-    { echo "---"; echo "# Source: e2e/install/strategies/${f##*/}"
-      sed "s|image: 10\.88\.0\.1:5000/offline/buildah[:@][^ ]*|image: ${BUILDAH_IMAGE}|" "${f}"; echo; } >>"${out}"
+    { echo "---"; echo "# Source: e2e/install/strategies/${f##*/}"; sed "${sed_args[@]}" "${f}"; echo; } >>"${out}"
   done
 }
 
@@ -412,7 +427,7 @@ print_dry_run() {
     if [[ "${m}" == http* ]]; then echo "#   ${m}"; else echo "#   ${m##*/}: $(grep -c '^# Source:' "${m}") upstream files, rendered below"; fi
   done
   echo "# then: namespace ${SHIPWRIGHT_NS}, secret ${SHP_WEBHOOK_SECRET} (openssl CA + serving cert), caBundle into ${SHP_CRDS[*]}"
-  [[ ${WITH_STRATEGIES} -eq 0 ]] || echo "# then: e2e/install/strategies/*.yaml with image ${BUILDAH_IMAGE} (rendered below)"
+  [[ ${WITH_STRATEGIES} -eq 0 ]] || echo "# then: e2e/install/strategies/*.yaml, images of the source (rendered below)"
   for m in "${TEKTON_MANIFESTS[@]}" "${SHIPWRIGHT_MANIFESTS[@]}"; do
     if [[ "${m}" != http* ]]; then cat "${m}"; fi
   done
@@ -479,7 +494,7 @@ main() {
   if [[ ${WITH_STRATEGIES} -eq 1 ]]; then
     render_strategies "${WORK}/strategies.yaml"
     apply "${WORK}/strategies.yaml"
-    log "strategies applied: $(grep -h '^  name:' "${INSTALL_DIR}"/strategies/*.yaml | awk '{ print $2 }' | paste -sd' ') (image ${BUILDAH_IMAGE})"
+    log "strategies applied: $(grep -h '^  name:' "${INSTALL_DIR}"/strategies/*.yaml | awk '{ print $2 }' | paste -sd' ') (images: $(strategy_images | paste -sd' '))"
   fi
   log "done in $(fmt_ms "$(elapsed "${T_START}")")"
 }
