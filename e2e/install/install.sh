@@ -59,6 +59,7 @@ UPSTREAM_BUILDAH_IMAGE=quay.io/containers/buildah:v1.43.1
 # and writes its digest reference, --source release writes the upstream image below.
 declare -A UPSTREAM_STRATEGY_IMAGE=(
   [buildah]="${UPSTREAM_BUILDAH_IMAGE}"
+  [buildkit]=moby/buildkit:v0.30.0-rootless
 )
 
 WORK=""
