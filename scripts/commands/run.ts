@@ -20,6 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { RECORD_SCHEMA_VERSION, type RunKind, type RunRecord } from '../lib/record.js';
 import { cancelBuildRun, newRunId, runOnce, LABEL_RUN_ID } from '../lib/buildruns.js';
 import { DEFAULT_RESET_IMAGE, resetCache } from '../lib/cache-reset.js';
+import { checkCacheAccess } from '../lib/cache-access.js';
 import type { BuildObject } from '../lib/build.js';
 import type { StrategyKind } from '../lib/strategy-types.js';
 
@@ -33,6 +34,7 @@ export interface RunArgs extends GlobalArgs, NamespaceArgs {
   'reset-image': string;
   timeout: string;
   'lock-timeout': string;
+  'fix-permissions'?: boolean;
 }
 
 export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
@@ -47,6 +49,7 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
       .option('record', { type: 'string', default: 'shipwright-cache-record.json', describe: 'Where to write the JSON record' })
       .option('resume', { type: 'boolean', default: false, describe: 'Continue an interrupted record instead of starting over' })
       .option('reset-image', { type: 'string', default: DEFAULT_RESET_IMAGE, describe: 'Image with sh, find and df: empties the cache (--cold, corruption) and reads its free space' })
+      .option('fix-permissions', { type: 'boolean', default: false, describe: "When the build steps run as a non-root user that cannot write the cache volume, make that user the owner of its cache directory (once, from a root pod with --reset-image)" })
       .option('lock-timeout', { type: 'string', default: '30m', describe: 'How long to wait for another run that holds the cache lock' }) as unknown as Argv<RunArgs>,
   handler: async (argv) => {
     setQuiet(argv.quiet);
@@ -157,6 +160,11 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
       } else if (claim?.status?.phase === 'Bound') {
         progress('run', `warning: PersistentVolumeClaim ${namespace}/${pvc} is already bound and may hold a warm cache; the first run may not be cold (pass --cold)`);
       }
+      // A non-root builder on a volume it cannot write would fail (or silently not cache) in its first build.
+      const access = await checkCacheAccess(kube, namespace, pvc, strategy.spec, pvcVolumes.map((v) => v.name), {
+        image: argv['reset-image'], suffix: runId, fix: argv['fix-permissions'] ?? false, strategyLabel: refLabel(strategyRef),
+      });
+      if (access === 'writable' || access === 'fixed') progress('access', access === 'fixed' ? 'the build user can write the cache now' : 'the build user can write the cache');
     }
     let resetForCorruption = false;
     for (let i = record.runs.length; i < plan.length; i++) {

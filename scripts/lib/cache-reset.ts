@@ -1,15 +1,18 @@
 // Emptying the cache volume before a cold run: a short-lived pod that mounts
 // the claim and deletes its contents (the claim itself, and its binding, stay).
 import type { V1Pod } from '@kubernetes/client-node';
-import { call, poll, statusOf, type Kube } from './kube.js';
+import type { Kube } from './kube.js';
 import { progress } from './log.js';
+import { runPodToEnd } from './cache-access.js';
 import { CliError, ExitCode } from './errors.js';
 import { LABEL_MANAGED, MANAGED_BY } from './patch.js';
 import { parseDf } from './failures.js';
 
 export const DEFAULT_RESET_IMAGE = 'docker.io/library/busybox:1.37.0';
 
-const EMPTY_SCRIPT = 'find /cache -mindepth 1 -maxdepth 1 -exec rm -rf {} + && echo "cache emptied" && df -k /cache | tail -1';
+// Top-level directories stay (emptied): they are the sub-paths strategies mount, and their owner
+// (a non-root builder's, see cache-access.ts) must survive a reset. Everything else goes.
+const EMPTY_SCRIPT = 'find /cache -mindepth 2 -maxdepth 2 -exec rm -rf {} + && find /cache -mindepth 1 -maxdepth 1 ! -type d -exec rm -rf {} + && echo "cache emptied" && df -k /cache | tail -1';
 
 export function resetPod(namespace: string, pvc: string, image: string, suffix: string, script = EMPTY_SCRIPT, what = 'reset'): V1Pod {
   return {
@@ -48,22 +51,9 @@ export async function cacheDf(kube: Kube, namespace: string, pvc: string, image:
 
 /** Runs a pod on the cache volume to completion; returns its log; deletes it. */
 async function runCachePod(kube: Kube, body: V1Pod, timeoutMs: number): Promise<string> {
-  const namespace = body.metadata!.namespace!;
-  const name = body.metadata!.name!;
-  await call(`create Pod ${namespace}/${name}`, () => kube.core.createNamespacedPod({ namespace, body }));
-  try {
-    const pod = await poll(`pod ${namespace}/${name} to finish`, timeoutMs, async () => {
-      const p = await call(`get Pod ${namespace}/${name}`, () => kube.core.readNamespacedPod({ name, namespace }));
-      return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p : undefined;
-    }, { onWait: () => progress('reset', `waiting for pod ${name}`) });
-    const log = await kube.core.readNamespacedPodLog({ name, namespace }).catch(() => '');
-    if (pod.status?.phase !== 'Succeeded') {
-      throw new CliError(`pod ${namespace}/${name} on the cache volume ended ${pod.status?.phase}${log ? `: ${log.trim().slice(-300)}` : ''}`, { exitCode: ExitCode.failed, hint: 'check the claim is writable by root, or empty it by hand' });
-    }
-    return log;
-  } finally {
-    await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch((err) => {
-      if (statusOf(err).code !== 404) progress('reset', `could not delete pod ${name}: ${(err as Error).message}`);
-    });
+  const { pod, log } = await runPodToEnd(kube, body, timeoutMs);
+  if (pod.status?.phase !== 'Succeeded') {
+    throw new CliError(`pod ${body.metadata!.namespace}/${body.metadata!.name} on the cache volume ended ${pod.status?.phase}${log ? `: ${log.trim().slice(-300)}` : ''}`, { exitCode: ExitCode.failed, hint: 'check the claim is writable by root, or empty it by hand' });
   }
+  return log;
 }

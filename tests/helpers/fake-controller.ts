@@ -3,6 +3,7 @@
 // writes through the real API server exactly the objects and statuses those
 // controllers write: a TaskRun with step times, and the BuildRun's status.
 // Real controllers run in the end-to-end tests on the full cluster.
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../../scripts/lib/kube.js';
 
 const SW = { group: 'shipwright.io', version: 'v1beta1', plural: 'buildruns' };
@@ -22,7 +23,26 @@ export interface FakeRunPlan {
   hang?: boolean;
 }
 
+/** How a pod on the cache ends, as the kubelet would report it: the exit code and termination message of each container. */
+export type FakePodResult = Record<string, { exitCode: number; message?: string }>;
+
+/** The pod status the kubelet writes when the containers have ended. */
+export function endedPodStatus(pod: V1Pod, result: FakePodResult = {}): { phase: string; containerStatuses: V1ContainerStatus[] } {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const containerStatuses = (pod.spec?.containers ?? []).map((c) => {
+    const r = result[c.name] ?? { exitCode: 0 };
+    return {
+      name: c.name, image: c.image!, imageID: '', ready: false, restartCount: 0, started: false,
+      state: { terminated: { exitCode: r.exitCode, reason: r.exitCode === 0 ? 'Completed' : 'Error', ...(r.message ? { message: r.message } : {}), startedAt: now as never, finishedAt: now as never } },
+    };
+  });
+  return { phase: containerStatuses.some((c) => c.state.terminated.exitCode !== 0) ? 'Failed' : 'Succeeded', containerStatuses };
+}
+
 export class FakeController {
+  /** How each pod on the cache ends (default: every container exits 0). */
+  podResult: (pod: V1Pod) => FakePodResult = () => ({});
+
   private timer?: NodeJS.Timeout;
   private seen = new Set<string>();
   readonly handled: string[] = [];
@@ -58,9 +78,10 @@ export class FakeController {
     // Stand-in for the kubelet: the cache reset / df pods run to completion.
     const pods = await this.kube.core.listNamespacedPod({ namespace: this.namespace, labelSelector: 'app.kubernetes.io/managed-by=shipwright-cache' });
     for (const pod of pods.items) {
-      if (pod.status?.phase === 'Succeeded') continue;
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
       this.pods.push(pod.metadata!.name!);
-      await this.kube.core.patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace: this.namespace, body: [{ op: 'add', path: '/status/phase', value: 'Succeeded' }] });
+      const st = endedPodStatus(pod, this.podResult(pod));
+      await this.kube.core.patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace: this.namespace, body: [{ op: 'add', path: '/status/phase', value: st.phase }, { op: 'add', path: '/status/containerStatuses', value: st.containerStatuses }] });
     }
     // Build registration, as Shipwright's Build reconciler reports it (the checks themselves are create-build's).
     const builds = (await this.kube.custom.listNamespacedCustomObject({ ...SW, plural: 'builds', namespace: this.namespace })) as { items: any[] };
