@@ -21,6 +21,8 @@ import { RECORD_SCHEMA_VERSION, type RunKind, type RunRecord } from '../lib/reco
 import { cancelBuildRun, newRunId, runOnce, LABEL_RUN_ID } from '../lib/buildruns.js';
 import { DEFAULT_RESET_IMAGE, resetCache } from '../lib/cache-reset.js';
 import { checkCacheAccess } from '../lib/cache-access.js';
+import { checkVolumeNodes } from '../lib/node-affinity.js';
+import { pvcEvents } from './cache-pvc.js';
 import type { BuildObject } from '../lib/build.js';
 import type { StrategyKind } from '../lib/strategy-types.js';
 
@@ -109,6 +111,8 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   const profile = detectProfile(strategy.spec)?.profile;
   const startHash = checkStrategy(strategy, refLabel(strategyRef), undefined);
   const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace }).catch(() => undefined);
+  // A claim Bound to a volume that no Ready, schedulable node can use: every build pod would stay Pending.
+  await checkVolumeNodes(kube, namespace, claim, () => pvcEvents(kube, namespace, pvc));
 
   let record: RunRecord;
   const runId = newRunId();

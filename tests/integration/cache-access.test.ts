@@ -103,7 +103,7 @@ S('--fix-permissions: a root pod changes the owner once, the probe passes, the r
 
 S('a volume root cannot chown (root_squash): after --fix-permissions the run still stops, saying why', async () => {
   const ctl = new FakeController(kube, ns, ok);
-  ctl.podResult = (p) => (p.metadata?.labels?.['shipwright-cache.io/access-check'] === 'probe' ? { c0: { exitCode: 13, message: DENIED } } : {});
+  ctl.podResult = (p): FakePodResult => (p.metadata?.labels?.['shipwright-cache.io/access-check'] === 'probe' ? { c0: { exitCode: 13, message: DENIED } } : {});
   ctl.start();
   try {
     const r = await cli(['run', '-n', ns, '--build', 'app', '--runs', '2', '--fix-permissions', '--record', join(dir, 'squash.json'), '--timeout', '60s']);

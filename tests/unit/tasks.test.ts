@@ -75,6 +75,8 @@ const RBAC_TABLE: Grant[] = [
   { role: 'shipwright-cache', group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update', 'delete'], why: 'run holds a Lease per claim (one run per cache at a time): read, create or take over, renew, release' },
   { role: 'shipwright-cache-cluster-read', group: 'storage.k8s.io', resource: 'storageclasses', verbs: ['list'], why: 'cache-pvc picks the class of a new claim and its binding mode (cluster-scoped)' },
   { role: 'shipwright-cache-cluster-read', group: 'shipwright.io', resource: 'clusterbuildstrategies', verbs: ['get', 'list'], why: 'patch-strategy copy mode reads the source; every command lists them to detect Shipwright (cluster-scoped)' },
+  { role: 'shipwright-cache-cluster-read', group: '', resource: 'persistentvolumes', verbs: ['get'], why: "run reads the claim's volume: can a Ready, schedulable node use it (spec.nodeAffinity)? (cluster-scoped; skipped with a warning when forbidden)" },
+  { role: 'shipwright-cache-cluster-read', group: '', resource: 'nodes', verbs: ['list'], why: 'run matches the volume node affinity against the nodes and their Ready/cordoned state (cluster-scoped; skipped with a warning when forbidden)' },
   { role: 'shipwright-cache-cluster-patch', group: 'shipwright.io', resource: 'clusterbuildstrategies', verbs: ['patch'], why: 'optional: patch-strategy --mode in-place on a ClusterBuildStrategy' },
   { role: 'shipwright-cache-pods', group: '', resource: 'pods', verbs: ['get', 'create', 'delete'], why: 'optional: run starts short-lived pods on the claim (--cold, repairing a damaged cache, df of a full one)' },
   { role: 'shipwright-cache-pods', group: '', resource: 'pods/log', verbs: ['get'], why: "optional: run reads those pods' output" },
@@ -97,6 +99,8 @@ const TYPED_METHODS: Record<string, [group: string, resource: string, verb: stri
   readNamespacedPod: ['', 'pods', 'get'],
   deleteNamespacedPod: ['', 'pods', 'delete'],
   listStorageClass: ['storage.k8s.io', 'storageclasses', 'list'],
+  readPersistentVolume: ['', 'persistentvolumes', 'get'],
+  listNode: ['', 'nodes', 'list'],
   readNamespacedLease: ['coordination.k8s.io', 'leases', 'get'],
   createNamespacedLease: ['coordination.k8s.io', 'leases', 'create'],
   replaceNamespacedLease: ['coordination.k8s.io', 'leases', 'update'],
@@ -932,7 +936,7 @@ Rbac('the roles grant exactly the table (no wildcards, nothing more, nothing les
   assert.equal(roles.sort(), [...new Set(RBAC_TABLE.map((g) => g.role))].sort());
   for (const role of roles) assert.equal(grants(role).sort(), tableGrants(role).sort(), `${role}`);
   for (const d of [...ofKind('Role'), ...ofKind('ClusterRole')]) assert.not.match(JSON.stringify(d.doc.rules), /"\*"/, `${meta(d.doc).name}: no wildcard`);
-  const clusterScoped = new Set(['storageclasses', 'clusterbuildstrategies']);
+  const clusterScoped = new Set(['storageclasses', 'clusterbuildstrategies', 'persistentvolumes', 'nodes']);
   for (const g of RBAC_TABLE) {
     const isCluster = ofKind('ClusterRole').some((d) => meta(d.doc).name === g.role);
     assert.is(isCluster, clusterScoped.has(g.resource), `${g.group}/${g.resource}: ${isCluster ? 'ClusterRole' : 'Role'}`);
