@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { applyJsonPatch, deepEqual, pointer, type JsonPatchOp } from './jsonpatch.js';
-import { CACHE_VOLUME, detectProfile, profileById, supportedToolsSentence, type CacheProfile } from './profiles.js';
-import type { EnvVar, StrategySpec, StrategyVolume, VolumeMount } from './strategy-types.js';
+import { CACHE_VOLUME, detectProfile, locationPath, profileById, supportedToolsSentence, type CacheProfile } from './profiles.js';
+import type { EnvVar, Step, StrategySpec, StrategyVolume, VolumeMount } from './strategy-types.js';
 import { conflictError, usageError, CliError, ExitCode } from './errors.js';
 
 export type Change =
@@ -93,33 +93,45 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
   let volumesListCreated = spec.volumes === undefined;
 
   for (const loc of profile.locations) {
-    // A volume mounted below the cache location would keep what the tool writes there out of the cache.
+    // Where this location is in each tool step (it can depend on the step's env and user).
+    const at = new Map<Step, string>();
     for (const step of toolSteps) {
-      const inner = (step.volumeMounts ?? []).find((m) => normPath(m.mountPath).startsWith(`${loc.mountPath}/`));
+      const where = locationPath(loc, step, spec);
+      if (where.path === undefined) {
+        notes.push(`step '${step.name}': ${loc.what} not cached: ${where.why}`);
+        continue;
+      }
+      at.set(step, where.path);
+    }
+    // A volume mounted below the cache location would keep what the tool writes there out of the cache.
+    for (const [step, path] of at) {
+      const inner = (step.volumeMounts ?? []).find((m) => normPath(m.mountPath).startsWith(`${path}/`));
       if (inner) {
         throw conflictError(
-          `${strategyLabel}: step '${step.name}' mounts volume '${inner.name}' at ${inner.mountPath}, inside the cache location ${loc.mountPath}; what the tool keeps there would bypass the cache`,
+          `${strategyLabel}: step '${step.name}' mounts volume '${inner.name}' at ${inner.mountPath}, inside the cache location ${path}; what the tool keeps there would bypass the cache`,
           `remove that mount, or mount the cache volume at ${inner.mountPath} yourself`,
         );
       }
     }
     // Volumes the tool steps already mount at this location.
-    const mounted = new Set(toolSteps.flatMap((s) => (s.volumeMounts ?? []).filter((m) => normPath(m.mountPath) === loc.mountPath).map((m) => m.name)));
+    const mounted = new Set([...at].flatMap(([s, path]) => (s.volumeMounts ?? []).filter((m) => normPath(m.mountPath) === path).map((m) => m.name)));
     for (const name of mounted) {
       const vol = volumes.find((v) => v.name === name);
       if (!vol) {
         // An undeclared mount gets a (deprecated) implicit emptyDir; a Build cannot override it.
         throw conflictError(
-          `${strategyLabel} mounts '${name}' at ${loc.mountPath} but declares no volume '${name}' in spec.volumes`,
+          `${strategyLabel} mounts '${name}' at ${[...at.values()].join(', ')} but declares no volume '${name}' in spec.volumes`,
           `declare the volume in the strategy (e.g. {name: ${name}, emptyDir: {}}) and run patch-strategy again`,
         );
       }
-      if (vol.overridable !== true) changes.push({ type: 'volume-overridable', volume: name, before: vol.overridable });
+      if (vol.overridable !== true && !changes.some((c) => c.type === 'volume-overridable' && c.volume === name)) {
+        changes.push({ type: 'volume-overridable', volume: name, before: vol.overridable });
+      }
       if (!cacheVolumes.includes(name)) cacheVolumes.push(name);
     }
     // Steps that do not mount anything there get the shared cache volume, under the location's sub-path.
-    for (const step of toolSteps) {
-      if ((step.volumeMounts ?? []).some((m) => normPath(m.mountPath) === loc.mountPath)) continue;
+    for (const [step, path] of at) {
+      if ((step.volumeMounts ?? []).some((m) => normPath(m.mountPath) === path)) continue;
       const existing = volumes.find((v) => v.name === CACHE_VOLUME);
       if (existing && existing.overridable !== true && !changes.some((c) => c.type === 'volume-overridable' && c.volume === CACHE_VOLUME)) {
         changes.push({ type: 'volume-overridable', volume: CACHE_VOLUME, before: existing.overridable });
@@ -136,7 +148,7 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
       changes.push({
         type: 'mount-added',
         step: step.name,
-        mount: { name: CACHE_VOLUME, mountPath: loc.mountPath, subPath: loc.subPath },
+        mount: { name: CACHE_VOLUME, mountPath: path, subPath: loc.subPath },
         createdList: step.volumeMounts === undefined && !changes.some((c) => c.type === 'mount-added' && c.step === step.name),
       });
       if (!cacheVolumes.includes(CACHE_VOLUME)) cacheVolumes.push(CACHE_VOLUME);

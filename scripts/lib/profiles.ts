@@ -1,6 +1,7 @@
 // Cache profiles: where each build tool keeps what is worth keeping between
 // builds, declared once per tool. Adding a strategy is one entry here plus a
 // test; the patcher (patch.ts) does the rest.
+import { posix } from 'node:path';
 import type { Step, StrategySpec } from './strategy-types.js';
 
 /** One directory a tool reads its cache from. */
@@ -8,8 +9,13 @@ export interface CacheLocation {
   /** What lives there, for people: shown by the CLI and the README matrix. */
   what: string;
   kind: 'layers' | 'dependencies';
-  /** Absolute path inside the tool's step container. */
+  /** Absolute path inside the tool's step container; for people when `pathFor` is set. */
   mountPath: string;
+  /**
+   * Where the location is in a given step, when that depends on the step (its env, its user).
+   * Returns the path, or why it cannot be told (the location is then left out, with a note).
+   */
+  pathFor?: (step: Step, spec: StrategySpec) => { path?: string; why?: string };
   /** Sub-path of the shared cache volume when the strategy has no volume there and one is added. */
   subPath: string;
 }
@@ -41,6 +47,21 @@ export const CACHE_VOLUME = 'build-cache';
 const text = (step: Step): string => `${step.image ?? ''}\n${[...(step.command ?? []), ...(step.args ?? [])].join(' ')}`;
 const imageMatches = (step: Step, re: RegExp) => re.test(step.image ?? '');
 const runs = (step: Step, re: RegExp) => re.test(text(step));
+const envValue = (step: Step, name: string): string | undefined => (step.env ?? []).find((e) => e.name === name)?.value;
+type SecurityContext = { runAsUser?: unknown } | undefined;
+/** The uid a step runs as, as far as the strategy says (step over pod); undefined when unsaid. */
+export function stepRunAsUser(step: Step, spec: StrategySpec): number | undefined {
+  const uid = (step.securityContext as SecurityContext)?.runAsUser ?? (spec.securityContext as SecurityContext)?.runAsUser;
+  return typeof uid === 'number' ? uid : undefined;
+}
+
+/** buildah keeps RUN --mount=type=cache directories in $TMPDIR/buildah-cache-<uid> (TMPDIR default /var/tmp). */
+function buildahCacheParent(step: Step, spec: StrategySpec): { path?: string; why?: string } {
+  const tmp = envValue(step, 'TMPDIR') ?? '/var/tmp';
+  if (!tmp.startsWith('/') || tmp.includes('$(')) return { why: `TMPDIR is ${JSON.stringify(tmp)}, which is only known at run time` };
+  // The buildah steps of the sample strategies run as root (privileged, no runAsUser).
+  return { path: `${tmp}/buildah-cache-${stepRunAsUser(step, spec) ?? 0}` };
+}
 
 /**
  * Ordered most specific first: the first profile with a matching step wins.
@@ -101,6 +122,13 @@ export const PROFILES: readonly CacheProfile[] = [
     matchReason: 'step runs buildah bud/build',
     locations: [
       { what: 'container storage: base images and build layers', kind: 'layers', mountPath: '/var/lib/containers', subPath: 'containers' },
+      {
+        what: 'RUN --mount=type=cache directories: npm, Maven, pip, Go downloads',
+        kind: 'dependencies',
+        mountPath: '$TMPDIR/buildah-cache-<uid>',
+        subPath: 'buildah-cache',
+        pathFor: buildahCacheParent,
+      },
     ],
     env: { BUILDAH_LAYERS: 'true' },
     storageDriverParam: 'storage-driver',
@@ -127,6 +155,12 @@ export function detectProfile(spec: StrategySpec, profiles: readonly CacheProfil
     }
   }
   return undefined;
+}
+
+/** Where `loc` is in `step`: normalized absolute path, or why it cannot be told. */
+export function locationPath(loc: CacheLocation, step: Step, spec: StrategySpec): { path?: string; why?: string } {
+  const where = loc.pathFor ? loc.pathFor(step, spec) : { path: loc.mountPath };
+  return where.path === undefined ? where : { path: posix.normalize(where.path).replace(/(.)\/+$/, '$1') };
 }
 
 export function profileById(id: string): CacheProfile | undefined {

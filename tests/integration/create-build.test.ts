@@ -46,7 +46,11 @@ S('after patch-strategy: the Build references the copy with its kind and mounts 
   assert.is(json(r).action, 'created');
   const b = (await getBuild('shipwright-cache'))!;
   assert.equal(b.spec.strategy, { name: `${strategy}-cached`, kind: 'BuildStrategy' });
-  assert.equal(b.spec.volumes, [{ name: 'shp-buildah-container-storage', persistentVolumeClaim: { claimName: 'cache' } }]);
+  // container storage and buildah's RUN --mount=type=cache dirs (sub-path buildah-cache): both on the one PVC
+  assert.equal(b.spec.volumes, [
+    { name: 'shp-buildah-container-storage', persistentVolumeClaim: { claimName: 'cache' } },
+    { name: 'build-cache', persistentVolumeClaim: { claimName: 'cache' } },
+  ]);
   assert.equal(b.spec.paramValues, [{ name: 'dockerfile', value: 'Containerfile' }]);
   assert.equal(b.spec.output, { image: '10.88.0.1:5000/ci/app', insecure: true });
   const again = await cli(args());

@@ -31,7 +31,7 @@ S('copy mode derives <name>-cached in the namespace; the source is untouched; a 
   assert.is(r1.code, 0, r1.stderr);
   const out = json(r1);
   assert.is(out.action, 'created');
-  assert.equal(out.cacheVolumes, ['shp-buildah-container-storage']);
+  assert.equal(out.cacheVolumes, ['shp-buildah-container-storage', 'build-cache']);
   const copy = await getBuildStrategy(kube, ns, `${src.metadata.name}-cached`);
   assert.ok(copy);
   assert.is(copy!.spec.volumes!.find((v) => v.name === 'shp-buildah-container-storage')!.overridable, true);

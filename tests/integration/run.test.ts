@@ -53,12 +53,12 @@ S('three cached runs and one baseline: a record with phases per run; gate passes
     assert.is(record.runs[0].totalSeconds, 38);
     assert.is(record.runs[1].phases.build, 1);
     assert.is(record.cache!.pvc, 'cache');
-    assert.is(record.cache!.volume, 'shp-buildah-container-storage');
+    assert.is(record.cache!.volume, 'shp-buildah-container-storage,build-cache');
     assert.is(record.strategy!.profile, 'buildah');
     assert.is(record.interrupted, undefined);
     // The baseline BuildRun overrides the cache volume with an emptyDir; the cached ones do not.
     const brs = (await kube.custom.listNamespacedCustomObject({ ...SW, plural: 'buildruns', namespace: ns, labelSelector: 'shipwright-cache.io/run-kind=baseline' })) as { items: any[] };
-    assert.equal(brs.items[0].spec.volumes, [{ name: 'shp-buildah-container-storage', emptyDir: {} }]);
+    assert.equal(brs.items[0].spec.volumes, [{ name: 'shp-buildah-container-storage', emptyDir: {} }, { name: 'build-cache', emptyDir: {} }]);
 
     const g = await cli(['gate', '--record', rec, '--min-speedup', '2']);
     assert.is(g.code, 0, g.stderr + g.stdout);

@@ -51,7 +51,7 @@ test('preflight reports what Shipwright would: VolumeNotOverridable, UndefinedVo
 
 test('cache volumes and missing env come from the strategy', () => {
   const up = upstreamStrategy('buildah-shipwright-managed-push');
-  assert.equal(cacheVolumesOf(up, 'x'), { volumes: ['shp-buildah-container-storage'], ready: false, profile: 'buildah' });
+  assert.equal(cacheVolumesOf(up, 'x'), { volumes: ['shp-buildah-container-storage', 'build-cache'], ready: false, profile: 'buildah' });
   assert.equal(cacheVolumesOf(patched(), 'x').ready, true);
   assert.equal(profileEnvMissing(up, 'x'), { BUILDAH_LAYERS: 'true' });
   assert.equal(profileEnvMissing(patched(), 'x'), {});

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { upstreamStrategies, upstreamStrategy } from '../helpers/fixtures.js';
 import { applyChanges, changesToOps, planCachePatch, revertChanges, revertOps, specHash } from '../../scripts/lib/patch.js';
-import { PROFILES, detectProfile, CACHE_VOLUME } from '../../scripts/lib/profiles.js';
+import { PROFILES, detectProfile, locationPath, CACHE_VOLUME } from '../../scripts/lib/profiles.js';
 import { applyJsonPatch, deepEqual } from '../../scripts/lib/jsonpatch.js';
 import { CliError, ExitCode } from '../../scripts/lib/errors.js';
 import type { StrategySpec } from '../../scripts/lib/strategy-types.js';
@@ -58,7 +58,7 @@ for (const { object, file } of all) {
         assert.instance(err, CliError);
         assert.is((err as CliError).exitCode, ExitCode.usage);
         assert.match((err as CliError).message, profile.tool);
-        assert.match((err as CliError).hint ?? '', /supported tools: .*buildah \(\/var\/lib\/containers\)/);
+        assert.match((err as CliError).hint ?? '', /supported tools: .*buildah \(\/var\/lib\/containers, /);
       }
     });
     continue;
@@ -82,8 +82,10 @@ for (const { object, file } of all) {
     assert.ok(plan.cacheVolumes.length > 0);
     for (const loc of profile.locations) {
       for (const step of toolSteps) {
-        const m = (step.volumeMounts ?? []).find((vm) => vm.mountPath === loc.mountPath);
-        assert.ok(m, `step ${step.name} mounts ${loc.mountPath}`);
+        const where = locationPath(loc, step, patched).path;
+        assert.ok(where, `${loc.what}: a path in step ${step.name}`);
+        const m = (step.volumeMounts ?? []).find((vm) => vm.mountPath === where);
+        assert.ok(m, `step ${step.name} mounts ${where}`);
         const vol = (patched.volumes ?? []).find((v) => v.name === m!.name);
         assert.ok(vol, `volume ${m!.name} declared`);
         assert.is(vol!.overridable, true);
@@ -123,12 +125,15 @@ for (const { object, file } of all) {
   });
 }
 
-test('buildah: marks the existing container-storage volume overridable and turns on layers', () => {
+test('buildah: container storage on its own volume made overridable; RUN --mount=type=cache dirs under $TMPDIR on the cache volume; layers on', () => {
   const s = upstreamStrategy('buildah-shipwright-managed-push');
   const plan = planCachePatch(s.spec, 'buildah', { storageDriver: 'overlay' });
-  assert.equal(plan.cacheVolumes, ['shp-buildah-container-storage']);
+  assert.equal(plan.cacheVolumes, ['shp-buildah-container-storage', CACHE_VOLUME]);
   assert.equal(plan.changes, [
     { type: 'volume-overridable', volume: 'shp-buildah-container-storage', before: undefined },
+    { type: 'volume-added', volume: { name: CACHE_VOLUME, description: 'Build cache kept between BuildRuns; point it at a PersistentVolumeClaim in the Build (added by shipwright-cache)', overridable: true, emptyDir: {} }, createdList: false },
+    // upstream sets TMPDIR=/shp-tmp and runs buildah as root: buildah's cache parent is /shp-tmp/buildah-cache-0
+    { type: 'mount-added', step: 'build', mount: { name: CACHE_VOLUME, mountPath: '/shp-tmp/buildah-cache-0', subPath: 'buildah-cache' }, createdList: false },
     { type: 'env-added', step: 'build', env: { name: 'BUILDAH_LAYERS', value: 'true' }, createdList: false },
     { type: 'param-default', param: 'storage-driver', before: 'vfs', after: 'overlay' },
   ]);
@@ -143,7 +148,11 @@ test('source-to-image-redhat: adds a build-cache volume and mounts it at /var/li
   assert.equal(plan.cacheVolumes, [CACHE_VOLUME]);
   const patched = applyChanges(s.spec, plan.changes);
   const buildah = patched.steps.find((x) => x.name === 'buildah')!;
-  assert.equal(buildah.volumeMounts!.at(-1), { name: CACHE_VOLUME, mountPath: '/var/lib/containers', subPath: 'containers' });
+  // both locations on the one cache volume, under their own sub-paths
+  assert.equal(buildah.volumeMounts!.slice(-2), [
+    { name: CACHE_VOLUME, mountPath: '/var/lib/containers', subPath: 'containers' },
+    { name: CACHE_VOLUME, mountPath: '/var/tmp/buildah-cache-0', subPath: 'buildah-cache' },
+  ]);
   assert.equal(patched.steps.find((x) => x.name === 's2i-generate')!.volumeMounts, s.spec.steps[0].volumeMounts);
 });
 
@@ -236,8 +245,23 @@ test('buildah found from command and args (not only the image); mount paths comp
   };
   const plan = planCachePatch(spec, 'custom');
   assert.is(plan.profile.id, 'buildah');
-  assert.equal(plan.cacheVolumes, ['storage'], 'the trailing-slash mount is the cache location; no second mount');
-  assert.ok(!plan.changes.some((c) => c.type === 'mount-added'));
+  assert.equal(plan.cacheVolumes, ['storage', CACHE_VOLUME], 'the trailing-slash mount is the storage location; the cache volume only for RUN caches');
+  assert.equal(plan.changes.filter((c) => c.type === 'mount-added').map((c) => c.type === 'mount-added' && c.mount.mountPath), ['/var/tmp/buildah-cache-0']);
+});
+
+test('buildah RUN cache dir follows the step: TMPDIR, then the runAsUser of the step over the pod', () => {
+  const step = { name: 'build', image: 'quay.io/containers/buildah:v1', command: ['buildah', 'bud', '.'], env: [{ name: 'TMPDIR', value: '/work/tmp/' }], securityContext: { runAsUser: 1001 } };
+  const plan = planCachePatch({ steps: [step], securityContext: { runAsUser: 1000 } }, 'custom');
+  assert.ok(plan.changes.some((c) => c.type === 'mount-added' && c.mount.mountPath === '/work/tmp/buildah-cache-1001' && c.mount.subPath === 'buildah-cache'));
+  const podUser = planCachePatch({ steps: [{ ...step, securityContext: undefined, env: [] }], securityContext: { runAsUser: 1000 } }, 'custom');
+  assert.ok(podUser.changes.some((c) => c.type === 'mount-added' && c.mount.mountPath === '/var/tmp/buildah-cache-1000'));
+});
+
+test('buildah with TMPDIR known only at run time: the RUN cache is left out, with a note; layers are still cached', () => {
+  const step = { name: 'build', image: 'quay.io/containers/buildah:v1', command: ['buildah', 'bud', '.'], env: [{ name: 'TMPDIR', value: '$(params.tmp)' }] };
+  const plan = planCachePatch({ steps: [step] }, 'custom');
+  assert.equal(plan.changes.filter((c) => c.type === 'mount-added').map((c) => c.type === 'mount-added' && c.mount.mountPath), ['/var/lib/containers']);
+  assert.match(plan.notes.join('\n'), /RUN --mount=type=cache directories.*not cached: TMPDIR is "\$\(params.tmp\)"/);
 });
 
 test('a volume mounted inside the cache location is refused (it would bypass the cache)', () => {
