@@ -110,7 +110,7 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   if (!strategy) throw notFoundError(`${refLabel(strategyRef)}, the strategy of ${label}, does not exist`, "create it with 'shipwright-cache patch-strategy'");
   const profile = detectProfile(strategy.spec)?.profile;
   const startHash = checkStrategy(strategy, refLabel(strategyRef), undefined);
-  const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace }).catch(() => undefined);
+  const claim = await callOptional(`get PersistentVolumeClaim ${namespace}/${pvc}`, () => kube.core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace }));
   // A claim Bound to a volume that no Ready, schedulable node can use: every build pod would stay Pending.
   await checkVolumeNodes(kube, namespace, claim, () => pvcEvents(kube, namespace, pvc));
 

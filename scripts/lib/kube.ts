@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { CliError, ExitCode } from './errors.js';
+import { progress } from './log.js';
 
 export const SHIPWRIGHT_GROUP = 'shipwright.io';
 export const SHIPWRIGHT_VERSION = 'v1beta1';
@@ -66,20 +67,32 @@ function inClusterNamespace(): string | undefined {
 interface StatusBody {
   reason?: string;
   message?: string;
-  details?: { name?: string; group?: string; kind?: string; causes?: { message?: string; field?: string }[] };
+  code?: number;
+  details?: { name?: string; group?: string; kind?: string; causes?: { message?: string; field?: string }[]; retryAfterSeconds?: number };
 }
 
-export function statusOf(err: unknown): { code?: number; body?: StatusBody } {
+/**
+ * A body that is not a Status (the 429 of the API server's max-in-flight and
+ * priority-and-fairness filters is plain text; a proxy in front of it answers
+ * with an HTML page) as one short line: tags and blank runs removed.
+ */
+export function summarizeBody(text: string): string {
+  const t = text.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return t.length > 200 ? `${t.slice(0, 200)}…` : t;
+}
+
+export function statusOf(err: unknown): { code?: number; body?: StatusBody; headers?: Record<string, string> } {
   if (err instanceof k8s.ApiException) {
     let body: StatusBody | undefined;
     if (typeof err.body === 'string') {
       try {
-        body = JSON.parse(err.body) as StatusBody;
+        const parsed = JSON.parse(err.body) as unknown;
+        body = parsed && typeof parsed === 'object' ? (parsed as StatusBody) : { message: summarizeBody(err.body) };
       } catch {
-        body = { message: err.body };
+        body = { message: summarizeBody(err.body) };
       }
     } else body = err.body as StatusBody;
-    return { code: err.code, body };
+    return { code: err.code, body, headers: (err.headers ?? {}) as Record<string, string> };
   }
   return {};
 }
@@ -87,31 +100,96 @@ export function statusOf(err: unknown): { code?: number; body?: StatusBody } {
 export const isNotFound = (err: unknown) => statusOf(err).code === 404;
 
 /**
+ * Retries of transient API errors. 429 (the API server's max-in-flight or
+ * priority-and-fairness filter rejected the request before handling it) is
+ * retried for every verb; 503/504 (unavailable, timed out: a write may have
+ * happened) and 410 (expired list/watch position) only for reads: calls whose
+ * `what` starts with get/list/read. The wait honours Retry-After (header, or
+ * details.retryAfterSeconds), capped; tests replace `sleep`.
+ */
+export const retryPolicy = {
+  attempts: 5,
+  maxWaitMs: 10_000,
+  sleep: (ms: number) => sleep(ms),
+};
+
+const isRead = (what: string) => /^(get|list|read)\b/i.test(what);
+
+export function retryable(what: string, err: unknown): boolean {
+  const code = statusOf(err).code;
+  return code === 429 || (isRead(what) && (code === 503 || code === 504 || code === 410));
+}
+
+/** Milliseconds to wait before attempt `attempt + 1`: Retry-After when given, else 0.5 s doubling; capped. */
+export function retryDelayMs(err: unknown, attempt: number): number {
+  const { headers, body } = statusOf(err);
+  const header = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
+  const seconds = header !== undefined && /^\d+$/.test(String(header).trim()) ? Number(header) : body?.details?.retryAfterSeconds;
+  const ms = typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 500 * 2 ** (attempt - 1);
+  return Math.min(ms, retryPolicy.maxWaitMs);
+}
+
+/**
+ * A 2xx answer that is no Kubernetes object: a proxy's HTML page (a login form,
+ * an error page) reaches the typed clients as a string, or as a model object
+ * with no fields set. Taken for an object it would read as "empty".
+ */
+export function notAnApiObject(v: unknown): boolean {
+  if (typeof v === 'string') return /^\s*</.test(v);
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    // Every API answer has at least kind/apiVersion or metadata; a model built from a string has nothing.
+    return Object.values(v).every((x) => x === undefined);
+  }
+  return false;
+}
+
+async function withRetries<T>(what: string, fn: () => Promise<T>, onError: (err: unknown, attempts: number) => T | Error): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const v = await fn();
+      if (notAnApiObject(v)) {
+        throw new CliError(`${what}: the API server answered with a body that is not JSON${typeof v === 'string' ? ` (${summarizeBody(v)})` : ''}`, {
+          exitCode: ExitCode.unreachable,
+          hint: 'something between here and the API server (a proxy, a load balancer) answers instead of it: check the server URL in KUBECONFIG',
+        });
+      }
+      return v;
+    } catch (err) {
+      if (retryable(what, err) && attempt < retryPolicy.attempts) {
+        const ms = retryDelayMs(err, attempt);
+        const { code, body } = statusOf(err);
+        progress('api', `${what}: ${code} ${body?.reason ?? ''} (${body?.message ?? ''}); retrying in ${(ms / 1000).toFixed(1)}s (attempt ${attempt + 1}/${retryPolicy.attempts})`);
+        await retryPolicy.sleep(ms);
+        continue;
+      }
+      const r = onError(err, attempt);
+      if (r instanceof Error) throw r;
+      return r;
+    }
+  }
+}
+
+/**
  * Runs one API call; on failure throws a CliError that says what was being
  * done (`what`, e.g. "get ClusterBuildStrategy buildah") and how to fix it.
+ * Transient errors are retried first (retryPolicy).
  */
 export async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw translate(what, err);
-  }
+  return withRetries(what, fn, (err, attempts) => translate(what, err, attempts));
 }
 
 /** Like call(), but a 404 (the object does not exist) gives undefined instead of an error. */
 export async function callOptional<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw translate(what, err);
-  }
+  return withRetries<T | undefined>(what, fn, (err, attempts) => (isNotFound(err) ? undefined : translate(what, err, attempts)));
 }
 
-export function translate(what: string, err: unknown): Error {
+const RUN_AGAIN = 'every command is idempotent: run it again';
+
+export function translate(what: string, err: unknown, attempts = 1): Error {
   if (err instanceof CliError) return err;
   const { code, body } = statusOf(err);
   const msg = body?.message ?? (err as Error)?.message ?? String(err);
+  const after = attempts > 1 ? ` after ${attempts} attempts` : '';
   switch (code) {
     case undefined: {
       const m = String((err as Error)?.message ?? err);
@@ -123,12 +201,19 @@ export function translate(what: string, err: unknown): Error {
           cause: err,
         });
       }
+      if (err instanceof SyntaxError || /Unexpected token|is not valid JSON|JSON at position/i.test(m)) {
+        return new CliError(`${what}: the API server answered with a body that is not JSON (${m.slice(0, 200)})`, {
+          exitCode: ExitCode.unreachable,
+          hint: 'something between here and the API server (a proxy, a load balancer) answers instead of it: check the server URL in KUBECONFIG',
+          cause: err,
+        });
+      }
       return err instanceof Error ? err : new Error(m);
     }
     case 401:
-      return new CliError(`${what}: the API server rejected the credentials (401 Unauthorized)`, {
+      return new CliError(`${what}: the API server rejected the credentials (401 Unauthorized${body?.message && body.message !== 'Unauthorized' ? `: ${body.message}` : ''})`, {
         exitCode: ExitCode.unreachable,
-        hint: 'refresh the kubeconfig credentials or the service account token',
+        hint: 'refresh the kubeconfig credentials or the service account token (a token can expire during a long run: use a token that outlives the run, or run --resume with a fresh one)',
         cause: err,
       });
     case 403:
@@ -141,10 +226,36 @@ export function translate(what: string, err: unknown): Error {
       return new CliError(`${what}: not found${body?.message ? ` (${body.message})` : ''}`, { exitCode: ExitCode.notFound, cause: err });
     case 409:
       return new CliError(`${what}: conflict: ${msg}`, { exitCode: ExitCode.conflict, hint: 'the object changed meanwhile; run the command again', cause: err });
+    case 410:
+      return new CliError(`${what}: expired (410 Gone: ${msg})${after}`, { exitCode: ExitCode.failed, hint: `the API server no longer has that list or watch position (etcd compacted it); ${RUN_AGAIN}, it reads afresh`, cause: err });
     case 422:
     case 400: {
       const causes = (body?.details?.causes ?? []).map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`).join('; ');
       return new CliError(`${what}: rejected by the API server: ${msg}${causes && !msg.includes(causes) ? ` (${causes})` : ''}`, { exitCode: ExitCode.usage, cause: err });
+    }
+    case 429:
+      return new CliError(`${what}: the API server is overloaded (429 Too Many Requests: ${msg})${after}`, {
+        exitCode: ExitCode.unreachable,
+        hint: `the cluster throttles requests (API Priority and Fairness, --max-requests-inflight); run again when it is less busy; ${RUN_AGAIN}`,
+        cause: err,
+      });
+    case 502:
+    case 503:
+    case 504:
+      return new CliError(`${what}: the API server is unavailable (${code}${body?.reason ? ` ${body.reason}` : ''}: ${msg})${after}`, {
+        exitCode: ExitCode.unreachable,
+        hint: `the API server, etcd or a proxy in front of them is down or restarting (kubectl get --raw /readyz); ${RUN_AGAIN}`,
+        cause: err,
+      });
+    case 500: {
+      const webhook = /failed calling webhook "([^"]+)"/.exec(msg)?.[1];
+      return new CliError(`${what}: the API server failed (500${body?.reason ? ` ${body.reason}` : ''}: ${msg})`, {
+        exitCode: ExitCode.failed,
+        hint: webhook
+          ? `the admission webhook ${webhook} does not answer: check its pods (for Tekton: kubectl get pods -n tekton-pipelines; for Shipwright: -n shipwright-build), then run again`
+          : `see the API server log; ${RUN_AGAIN}`,
+        cause: err,
+      });
     }
     default:
       return new CliError(`${what}: API error ${code}: ${msg}`, { exitCode: ExitCode.failed, cause: err });
@@ -153,19 +264,18 @@ export function translate(what: string, err: unknown): Error {
 
 /** Fails with a clear message when Shipwright's CRDs are not served by the cluster. */
 export async function requireShipwright(kube: Kube, plural = 'builds'): Promise<void> {
-  try {
-    await kube.custom.listClusterCustomObject({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'clusterbuildstrategies', limit: 1 });
-  } catch (err) {
+  const what = `list ${SHIPWRIGHT_API} clusterbuildstrategies`;
+  await withRetries<unknown>(what, () => kube.custom.listClusterCustomObject({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'clusterbuildstrategies', limit: 1 }), (err, attempts) => {
     const { code } = statusOf(err);
     if (code === 404) {
-      throw new CliError(`Shipwright Build is not installed: the cluster serves no ${SHIPWRIGHT_API} ${plural}`, {
+      return new CliError(`Shipwright Build is not installed: the cluster serves no ${SHIPWRIGHT_API} ${plural}`, {
         exitCode: ExitCode.notFound,
         hint: 'install Shipwright Build v0.20.x (see the README, "Installing Tekton and Shipwright")',
       });
     }
-    if (code === 403) return; // listing cluster strategies may be forbidden to a namespaced role; the real call will tell.
-    throw translate(`list ${SHIPWRIGHT_API} clusterbuildstrategies`, err);
-  }
+    if (code === 403) return undefined; // listing cluster strategies may be forbidden to a namespaced role; the real call will tell.
+    return translate(what, err, attempts);
+  });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
