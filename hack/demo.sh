@@ -10,8 +10,10 @@
 #   6. the cold/warm table, the speedup and the verdict printed; record.json, report.md,
 #      report.json and report.svg written to --out-dir
 #
-# Usage: hack/demo.sh [--cluster offline|kind|current] [--runs N] [--baseline N]
-#                     [--min-speedup X] [--out-dir DIR] [--namespace NS]
+# Usage: hack/demo.sh [--cluster offline|kind|current] [--strategy NAME] [--runs N]
+#                     [--baseline N] [--min-speedup X] [--out-dir DIR] [--namespace NS]
+# --strategy: the build strategy measured (default buildah-strategy-managed-push; the list is
+# DEMO_STRATEGIES in hack/lib/setup.sh, each with its workload).
 # Exit code: 0 when the gate passes, 1 when it fails, 2 on set-up errors.
 # kind needs docker, kind, kubectl and internet, and SWC_DEMO_SOURCE_URL (a git URL of this
 # repository the cluster can clone); see e2e/kind/.
@@ -31,6 +33,7 @@ main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --cluster) CLUSTER="$2"; shift 2 ;;
+      --strategy) DEMO_STRATEGY="$2"; shift 2 ;;
       --runs) RUNS="$2"; shift 2 ;;
       --baseline) BASELINE="$2"; shift 2 ;;
       --min-speedup) MIN_SPEEDUP="$2"; shift 2 ;;

@@ -4,8 +4,9 @@
 # (install_platform), and image/source locations (runner_image, shell_image,
 # workload); everything after that is the same code.
 #
-# Reads: CLUSTER (offline|kind|current), NS, REPO_ROOT. Sets: KUBECTL, KUBECONFIG,
-# RUNNER_IMAGE, RESET_IMAGE, STRATEGY, SOURCE_URL, SOURCE_REVISION, OUTPUT_IMAGE,
+# Reads: CLUSTER (offline|kind|current), NS, REPO_ROOT, DEMO_STRATEGY (a ClusterBuildStrategy
+# of e2e/install/strategies/; default buildah-strategy-managed-push). Sets: KUBECTL, KUBECONFIG,
+# RUNNER_IMAGE, RESET_IMAGE, STRATEGY, STORAGE_DRIVER, SOURCE_URL, SOURCE_REVISION, OUTPUT_IMAGE,
 # OUTPUT_INSECURE, BUILD_PARAMS.
 
 # shellcheck source=hack/ensure-node.sh
@@ -78,7 +79,17 @@ runner_image() {
 }
 
 # The reference workload: images/sample-app (npm dependencies + a compile step).
+# The strategies the demo can measure: e2e/install/strategies/*.yaml (offline copies of the
+# upstream samples; kind installs the same ones with upstream images).
+DEMO_STRATEGIES=(buildah-strategy-managed-push buildah-shipwright-managed-push)
+DEMO_STRATEGY="${DEMO_STRATEGY:-buildah-strategy-managed-push}"
+
 workload() {
+  local known=" ${DEMO_STRATEGIES[*]} "
+  [[ "${known}" == *" ${DEMO_STRATEGY} "* ]] || die "--strategy ${DEMO_STRATEGY}: not one of ${DEMO_STRATEGIES[*]}"
+  STRATEGY="${DEMO_STRATEGY}"
+  # Only buildah has a storage-driver parameter; empty leaves a strategy's default alone.
+  case "${STRATEGY}" in buildah-*) STORAGE_DRIVER=overlay ;; *) STORAGE_DRIVER="" ;; esac
   case "${CLUSTER}" in
     offline)
       stage "workload: images/sample-app on the local git server, its npm packages on the local npm registry"
@@ -86,7 +97,6 @@ workload() {
       vars="$("${REPO_ROOT}/e2e/install/sample-app.sh" publish)"
       eval "${vars}"
       OUTPUT_INSECURE=true
-      STRATEGY=buildah-strategy-managed-push
       ;;
     *)
       stage "workload: images/sample-app from ${SWC_DEMO_SOURCE_URL:-?}"
@@ -96,12 +106,11 @@ workload() {
       OUTPUT_IMAGE="${REGISTRY_NAME:-kind-registry}:5000/demo/sample-app"
       OUTPUT_INSECURE=true
       PARAMS="dockerfile=Containerfile"
-      STRATEGY=buildah-strategy-managed-push
       ;;
   esac
   # String and array strategy parameters alike go as name=value (an array one once per value).
   BUILD_PARAMS="${PARAMS:-dockerfile=Containerfile} ${ARRAY_PARAMS:-}"
-  note "source ${SOURCE_URL} (${SOURCE_REVISION:-default branch}); image ${OUTPUT_IMAGE}"
+  note "strategy ${STRATEGY}; source ${SOURCE_URL} (${SOURCE_REVISION:-default branch}); image ${OUTPUT_IMAGE}"
 }
 
 # The Tasks, the Pipeline and the RBAC they ship with, into namespace NS.
@@ -148,7 +157,7 @@ spec:
     - {name: pvc-name, value: "${pvc}"}
     - {name: build-name, value: "${name}"}
     - {name: strategy, value: "${STRATEGY}"}
-    - {name: storage-driver, value: overlay}
+    - {name: storage-driver, value: "${STORAGE_DRIVER}"}
     - {name: runs, value: "${runs}"}
     - {name: cold, value: "${cold}"}
     - {name: baseline, value: "${baseline}"}

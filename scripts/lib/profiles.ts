@@ -55,12 +55,18 @@ export function stepRunAsUser(step: Step, spec: StrategySpec): number | undefine
   return typeof uid === 'number' ? uid : undefined;
 }
 
-/** buildah keeps RUN --mount=type=cache directories in $TMPDIR/buildah-cache-<uid> (TMPDIR default /var/tmp). */
-function buildahCacheParent(step: Step, spec: StrategySpec): { path?: string; why?: string } {
-  const tmp = envValue(step, 'TMPDIR') ?? '/var/tmp';
-  if (!tmp.startsWith('/') || tmp.includes('$(')) return { why: `TMPDIR is ${JSON.stringify(tmp)}, which is only known at run time` };
-  // The buildah steps of the sample strategies run as root (privileged, no runAsUser).
-  return { path: `${tmp}/buildah-cache-${stepRunAsUser(step, spec) ?? 0}` };
+/**
+ * buildah keeps RUN --mount=type=cache directories under $TMPDIR (default /var/tmp): in
+ * buildah-cache-<uid> since v1.29, in buildah-cache up to v1.28 (Debian 12's buildah). Both
+ * are mounted, on one sub-path, because the version is not known from the strategy.
+ */
+function buildahCacheParent(suffixed: boolean) {
+  return (step: Step, spec: StrategySpec): { path?: string; why?: string } => {
+    const tmp = envValue(step, 'TMPDIR') ?? '/var/tmp';
+    if (!tmp.startsWith('/') || tmp.includes('$(')) return { why: `TMPDIR is ${JSON.stringify(tmp)}, which is only known at run time` };
+    // The buildah steps of the sample strategies run as root (privileged, no runAsUser).
+    return { path: suffixed ? `${tmp}/buildah-cache-${stepRunAsUser(step, spec) ?? 0}` : `${tmp}/buildah-cache` };
+  };
 }
 
 /**
@@ -123,11 +129,18 @@ export const PROFILES: readonly CacheProfile[] = [
     locations: [
       { what: 'container storage: base images and build layers', kind: 'layers', mountPath: '/var/lib/containers', subPath: 'containers' },
       {
-        what: 'RUN --mount=type=cache directories: npm, Maven, pip, Go downloads',
+        what: 'RUN --mount=type=cache directories: npm, Maven, pip, Go downloads (buildah >= 1.29)',
         kind: 'dependencies',
         mountPath: '$TMPDIR/buildah-cache-<uid>',
         subPath: 'buildah-cache',
-        pathFor: buildahCacheParent,
+        pathFor: buildahCacheParent(true),
+      },
+      {
+        what: 'RUN --mount=type=cache directories (buildah <= 1.28)',
+        kind: 'dependencies',
+        mountPath: '$TMPDIR/buildah-cache',
+        subPath: 'buildah-cache',
+        pathFor: buildahCacheParent(false),
       },
     ],
     env: { BUILDAH_LAYERS: 'true' },

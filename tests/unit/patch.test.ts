@@ -132,8 +132,10 @@ test('buildah: container storage on its own volume made overridable; RUN --mount
   assert.equal(plan.changes, [
     { type: 'volume-overridable', volume: 'shp-buildah-container-storage', before: undefined },
     { type: 'volume-added', volume: { name: CACHE_VOLUME, description: 'Build cache kept between BuildRuns; point it at a PersistentVolumeClaim in the Build (added by shipwright-cache)', overridable: true, emptyDir: {} }, createdList: false },
-    // upstream sets TMPDIR=/shp-tmp and runs buildah as root: buildah's cache parent is /shp-tmp/buildah-cache-0
+    // upstream sets TMPDIR=/shp-tmp and runs buildah as root: buildah's cache parent is
+    // /shp-tmp/buildah-cache-0 (v1.29 on) or /shp-tmp/buildah-cache (up to v1.28); one sub-path
     { type: 'mount-added', step: 'build', mount: { name: CACHE_VOLUME, mountPath: '/shp-tmp/buildah-cache-0', subPath: 'buildah-cache' }, createdList: false },
+    { type: 'mount-added', step: 'build', mount: { name: CACHE_VOLUME, mountPath: '/shp-tmp/buildah-cache', subPath: 'buildah-cache' }, createdList: false },
     { type: 'env-added', step: 'build', env: { name: 'BUILDAH_LAYERS', value: 'true' }, createdList: false },
     { type: 'param-default', param: 'storage-driver', before: 'vfs', after: 'overlay' },
   ]);
@@ -149,9 +151,10 @@ test('source-to-image-redhat: adds a build-cache volume and mounts it at /var/li
   const patched = applyChanges(s.spec, plan.changes);
   const buildah = patched.steps.find((x) => x.name === 'buildah')!;
   // both locations on the one cache volume, under their own sub-paths
-  assert.equal(buildah.volumeMounts!.slice(-2), [
+  assert.equal(buildah.volumeMounts!.slice(-3), [
     { name: CACHE_VOLUME, mountPath: '/var/lib/containers', subPath: 'containers' },
     { name: CACHE_VOLUME, mountPath: '/var/tmp/buildah-cache-0', subPath: 'buildah-cache' },
+    { name: CACHE_VOLUME, mountPath: '/var/tmp/buildah-cache', subPath: 'buildah-cache' },
   ]);
   assert.equal(patched.steps.find((x) => x.name === 's2i-generate')!.volumeMounts, s.spec.steps[0].volumeMounts);
 });
@@ -246,13 +249,14 @@ test('buildah found from command and args (not only the image); mount paths comp
   const plan = planCachePatch(spec, 'custom');
   assert.is(plan.profile.id, 'buildah');
   assert.equal(plan.cacheVolumes, ['storage', CACHE_VOLUME], 'the trailing-slash mount is the storage location; the cache volume only for RUN caches');
-  assert.equal(plan.changes.filter((c) => c.type === 'mount-added').map((c) => c.type === 'mount-added' && c.mount.mountPath), ['/var/tmp/buildah-cache-0']);
+  assert.equal(plan.changes.filter((c) => c.type === 'mount-added').map((c) => c.type === 'mount-added' && c.mount.mountPath), ['/var/tmp/buildah-cache-0', '/var/tmp/buildah-cache']);
 });
 
 test('buildah RUN cache dir follows the step: TMPDIR, then the runAsUser of the step over the pod', () => {
   const step = { name: 'build', image: 'quay.io/containers/buildah:v1', command: ['buildah', 'bud', '.'], env: [{ name: 'TMPDIR', value: '/work/tmp/' }], securityContext: { runAsUser: 1001 } };
   const plan = planCachePatch({ steps: [step], securityContext: { runAsUser: 1000 } }, 'custom');
   assert.ok(plan.changes.some((c) => c.type === 'mount-added' && c.mount.mountPath === '/work/tmp/buildah-cache-1001' && c.mount.subPath === 'buildah-cache'));
+  assert.ok(plan.changes.some((c) => c.type === 'mount-added' && c.mount.mountPath === '/work/tmp/buildah-cache' && c.mount.subPath === 'buildah-cache'));
   const podUser = planCachePatch({ steps: [{ ...step, securityContext: undefined, env: [] }], securityContext: { runAsUser: 1000 } }, 'custom');
   assert.ok(podUser.changes.some((c) => c.type === 'mount-added' && c.mount.mountPath === '/var/tmp/buildah-cache-1000'));
 });
