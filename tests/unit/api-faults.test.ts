@@ -14,6 +14,8 @@ import { REPO_ROOT } from '../helpers/fixtures.js';
 import { call, callOptional, connect, poll, retryDelayMs, retryPolicy, summarizeBody, type Kube } from '../../scripts/lib/kube.js';
 import { CliError, ExitCode } from '../../scripts/lib/errors.js';
 import { setQuiet } from '../../scripts/lib/log.js';
+import { checkVolumeNodes } from '../../scripts/lib/node-affinity.js';
+import { checkCacheAccess } from '../../scripts/lib/cache-access.js';
 
 const S = suite('API faults: recorded responses through the real client');
 const api = new FakeApiServer();
@@ -153,6 +155,34 @@ S('a body that is not JSON: an HTML 502 from a proxy is summarized (exit 3); a 2
   assert.is(page.exitCode, ExitCode.unreachable);
   assert.match(page.message, /^get PersistentVolumeClaim ci\/cache: the API server answered with a body that is not JSON/);
   assert.is(summarizeBody('<p>a</p>\n\n<b>b</b>'), 'a b');
+});
+
+const forbidden = (verb: string, resource: string): Reply => ({ status: 403, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `${resource} is forbidden: User "system:serviceaccount:ci:shipwright-cache" cannot ${verb} resource "${resource}" in API group "" at the cluster scope`, reason: 'Forbidden', details: { kind: resource }, code: 403 } });
+const boundClaim = { metadata: { name: 'cache', namespace: 'ci' }, spec: { volumeName: 'pv-1' }, status: { phase: 'Bound' } };
+
+S('without the cluster-read ClusterRole, the volume-node check warns and goes on (403 on get persistentvolumes, on list nodes)', async () => {
+  api.on({ method: 'GET', path: /^\/api\/v1\/persistentvolumes\/pv-1$/, replies: [forbidden('get', 'persistentvolumes')] });
+  await checkVolumeNodes(kube, 'ci', boundClaim, async () => '');
+  assert.is(api.hits('GET', /^\/api\/v1\/nodes/), 0);
+  api.reset();
+  const pinned = { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pv-1' }, spec: { nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['gone'] }] }] } } } };
+  api.on({ method: 'GET', path: /^\/api\/v1\/persistentvolumes\/pv-1$/, replies: [{ status: 200, body: pinned }] });
+  api.on({ method: 'GET', path: /^\/api\/v1\/nodes/, replies: [forbidden('list', 'nodes')] });
+  await checkVolumeNodes(kube, 'ci', boundClaim, async () => '');
+  assert.is(api.hits('GET', /^\/api\/v1\/nodes/), 1);
+  api.reset();
+  api.on({ method: 'GET', path: /^\/api\/v1\/persistentvolumes\/pv-1$/, replies: [{ status: 200, body: pinned }] });
+  api.on({ method: 'GET', path: /^\/api\/v1\/nodes/, replies: [{ status: 200, body: { apiVersion: 'v1', kind: 'NodeList', metadata: {}, items: [] } }] });
+  const e = await failure(checkVolumeNodes(kube, 'ci', boundClaim, async () => 'ProvisioningSucceeded: done'));
+  assert.is(e.exitCode, ExitCode.conflict);
+  assert.match(e.message, /node gone does not exist .*; events: ProvisioningSucceeded: done$/);
+});
+
+S('without the optional pods Role, the write check of a non-root builder warns and goes on', async () => {
+  api.on({ method: 'POST', path: /^\/api\/v1\/namespaces\/ci\/pods$/, replies: [forbidden('create', 'pods')] });
+  const spec = { securityContext: { runAsUser: 1000, runAsGroup: 1000 }, steps: [{ name: 'build', volumeMounts: [{ name: 'gocache', mountPath: '/gocache' }] }] };
+  const r = await checkCacheAccess(kube, 'ci', 'cache', spec, ['gocache'], { image: 'busybox', suffix: 'x', fix: false, strategyLabel: 'BuildStrategy ci/ko-cached' });
+  assert.is(r, 'unchecked');
 });
 
 // ---- the same faults through the CLI, as a user meets them (exit code and the error/fix lines)
