@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { usageError } from './errors.js';
+import { redact } from './failures.js';
 import { RECORD_SCHEMA_VERSION, type RunRecord } from './record.js';
 
 const RUN_KINDS = ['cold', 'warm', 'baseline'];
@@ -113,7 +114,19 @@ export function validateRecord(obj: unknown, source: string): RunRecord {
     const more = problems.length > MAX_LISTED_PROBLEMS ? ` (+${problems.length - MAX_LISTED_PROBLEMS} more)` : '';
     throw usageError(`${source} is not a valid run record: ${problems.slice(0, MAX_LISTED_PROBLEMS).join('; ')}${more}`, fix);
   }
-  return obj as unknown as RunRecord;
+  return redactDeep(obj) as unknown as RunRecord;
+}
+
+/**
+ * Every string of a record with credentials masked (failures.ts redact): `run`
+ * redacts what it records, but a record may be hand-made or edited, and gate and
+ * report print its messages into logs, Tekton results and report files.
+ */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  return value;
 }
 
 /**

@@ -169,7 +169,8 @@ export function renderSvg(record: RunRecord, gate: GateResult): string {
     return (run.phases.setup ?? 0) + (run.phases.source ?? 0) + limit;
   };
 
-  const maxSeconds = Math.max(1, ...runs.map(barSeconds), ...runs.map((r) => limitAt(r) ?? 0));
+  // A loop, not Math.max(...runs): spreading a huge record overflows the call stack.
+  const maxSeconds = runs.reduce((m, r) => Math.max(m, barSeconds(r), limitAt(r) ?? 0), 1);
   const step = niceStep(maxSeconds);
   const axisMax = Math.ceil(maxSeconds / step) * step;
   const scale = (seconds: number): number => ((plotRight - plotLeft) * seconds) / axisMax;

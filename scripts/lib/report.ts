@@ -122,13 +122,14 @@ export function recordSubtitle(record: RunRecord): string {
 export function renderTable(record: RunRecord, gate: GateResult): string {
   const runs = sortedRuns(record);
   const rows = [RUN_COLUMNS.map((c) => c.header), ...runs.map((r) => RUN_COLUMNS.map((c) => c.value(r)))];
-  const widths = RUN_COLUMNS.map((_, i) => Math.max(...rows.map((row) => Array.from(row[i]).length)));
+  // Loops, not Math.max(...)/push(...) spreads: a hand-made record may hold more runs than a call has arguments.
+  const widths = RUN_COLUMNS.map((_, i) => rows.reduce((w, row) => Math.max(w, Array.from(row[i]).length), 0));
   const pad = (text: string, i: number): string => {
     const fill = ' '.repeat(widths[i] - Array.from(text).length);
     return RUN_COLUMNS[i].numeric ? fill + text : text + fill;
   };
   const out = [recordSubtitle(record), ''];
-  out.push(...rows.map((row) => row.map(pad).join('  ').trimEnd()));
+  for (const row of rows) out.push(row.map(pad).join('  ').trimEnd());
   for (const r of runs.filter((run) => run.outcome !== 'Succeeded')) {
     const why = [r.reason, r.message].filter((s): s is string => Boolean(s)).map(oneLine).join(': ');
     out.push(`  run #${r.index} ${r.outcome}${why ? `: ${why}` : ''}`);

@@ -18,13 +18,14 @@ function assertSamples(values: readonly number[], fn: string): void {
 /** Smallest sample. */
 export function min(values: readonly number[]): number {
   assertSamples(values, 'min');
-  return Math.min(...values);
+  // A loop, not Math.min(...values): spreading a huge array overflows the call stack.
+  return values.reduce((m, v) => (v < m ? v : m), Infinity);
 }
 
 /** Largest sample. */
 export function max(values: readonly number[]): number {
   assertSamples(values, 'max');
-  return Math.max(...values);
+  return values.reduce((m, v) => (v > m ? v : m), -Infinity);
 }
 
 /** Arithmetic mean. */
