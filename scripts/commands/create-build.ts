@@ -5,7 +5,7 @@ import { emit, progress, setQuiet } from '../lib/log.js';
 import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { resolveStrategyRefs, withStrategy, type StrategyArgs } from '../lib/strategy-options.js';
 import { readStrategy, refLabel } from '../lib/strategies.js';
-import { buildSpecDiffers, cacheVolumesOf, desiredBuild, paramValues, isManaged, preflightBuild, profileEnvMissing, type BuildObject, type BuildRequest } from '../lib/build.js';
+import { buildSpecDiffers, cacheVolumesOf, desiredBuild, paramValues, heldBuildMessage, isManaged, preflightBuild, profileEnvMissing, type BuildObject, type BuildRequest } from '../lib/build.js';
 import { parseLabels, validateDuration, validateLabelName, validateName } from '../lib/validate.js';
 import { CliError, ExitCode, conflictError, usageError } from '../lib/errors.js';
 
@@ -30,7 +30,7 @@ export const createBuildCommand: CommandModule<GlobalArgs, CreateBuildArgs> = {
   command: 'create-build',
   describe: 'Create (or update) the Shipwright Build that mounts the cache PVC, after the checks Shipwright would make',
   builder: (y: Argv<GlobalArgs>) =>
-    withTimeout(withStrategy(withNamespace(y)), '2m', 'the Build to be registered')
+    withTimeout(withStrategy(withNamespace(y)), '2m', 'the Build to be registered (and a changed one to be deleted before it is re-created)')
       .option('build', { alias: 'b', type: 'string', default: 'shipwright-cache', describe: 'Build name' })
       .option('pvc', { type: 'string', default: 'shipwright-cache', describe: 'Cache PersistentVolumeClaim' })
       .option('source-url', { type: 'string', demandOption: true, describe: 'Git repository URL' })
@@ -117,6 +117,10 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
     action = 'created';
   } else {
     if (!isManaged(existing)) throw conflictError(`${label} already exists and was not made by shipwright-cache`, 'pass another --build name, or delete it');
+    if (existing.metadata.deletionTimestamp) {
+      const m = heldBuildMessage(existing);
+      throw conflictError(m.message, m.hint);
+    }
     const stale = existing.status?.registered === 'False';
     if (buildSpecDiffers(existing, desired) || stale) {
       // Re-created rather than updated: Shipwright's Build status has no observedGeneration, so
@@ -125,7 +129,12 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
       // strategy was patched stays failed until it is re-created.
       progress('create-build', stale ? `${label} was registered False (${existing.status?.reason}) before; re-creating it so the controller checks it again` : `${label} differs from the request; re-creating it`);
       await call(`delete ${label}`, () => kube.custom.deleteNamespacedCustomObject({ ...buildsApi(namespace), name }));
-      await poll(`${label} to be deleted`, 60_000, async () => ((await getBuild()) ? undefined : true), { intervalMs: 250 });
+      await poll(`${label} to be deleted`, Math.min(60_000, timeoutMs), async () => ((await getBuild()) ? undefined : true), { intervalMs: 250 }).catch(async (err) => {
+        const held = err instanceof CliError && err.exitCode === ExitCode.timeout ? await getBuild() : undefined;
+        if (!held) throw err;
+        const m = heldBuildMessage(held, true);
+        throw conflictError(m.message, m.hint);
+      });
       await call(`create ${label}`, () => kube.custom.createNamespacedCustomObject({ ...buildsApi(namespace), body: desired }));
       action = stale ? 'recreated' : 'updated';
     } else action = 'unchanged';

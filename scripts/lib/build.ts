@@ -28,7 +28,7 @@ export interface BuildRequest {
 export interface BuildObject {
   apiVersion: string;
   kind: 'Build';
-  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; generation?: number };
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; generation?: number; deletionTimestamp?: string; finalizers?: string[] };
   spec: Record<string, unknown> & { volumes?: { name: string; [k: string]: unknown }[] };
   status?: { registered?: string; reason?: string; message?: string };
 }
@@ -129,3 +129,23 @@ export function buildSpecDiffers(existing: BuildObject, desired: BuildObject): b
 }
 
 export const isManaged = (b: BuildObject) => b.metadata.labels?.[LABEL_MANAGED] === MANAGED_BY;
+
+/**
+ * A Build that is being deleted but stays (a finalizer of another controller
+ * holds it): it can be neither kept nor re-created until that controller lets go.
+ * `stillThere`: our own delete (to re-create it) did not complete.
+ */
+export function heldBuildMessage(b: BuildObject, stillThere = false): { message: string; hint: string } {
+  const label = `Build ${b.metadata.namespace}/${b.metadata.name}`;
+  const fin = b.metadata.finalizers ?? [];
+  const held = fin.length ? `finalizer(s) ${fin.join(', ')} of another controller keep it` : 'it has no finalizer left, so it should go soon';
+  const since = b.metadata.deletionTimestamp ? ` since ${String(b.metadata.deletionTimestamp)}` : '';
+  return {
+    message: stillThere
+      ? `${label} must be re-created, but it is still there after it was deleted${since}: ${held}`
+      : `${label} is being deleted${since}; ${held}`,
+    hint: fin.length
+      ? `wait for that controller to finish, then run create-build again; if it is gone, remove the finalizer: kubectl -n ${b.metadata.namespace} patch build ${b.metadata.name} --type=merge -p '{"metadata":{"finalizers":null}}'; or pass another --build name`
+      : 'run create-build again in a moment',
+  };
+}

@@ -109,6 +109,23 @@ S('missing PVC, unknown parameter, a foreign Build: clear errors, nothing half-c
   assert.match(foreign.stderr, /Build .*\/theirs already exists and was not made by shipwright-cache/);
 });
 
+S('our Build held by a foreign finalizer: a change that needs a re-create stops naming the finalizer; while it is being deleted, nothing is done', async () => {
+  assert.is((await cli(args(['--build', 'held']))).code, 0);
+  await kube.custom.patchNamespacedCustomObject({ ...SW, plural: 'builds', namespace: ns, name: 'held', body: [{ op: 'add', path: '/metadata/finalizers', value: ['example.com/backup-hold'] }] });
+  const changed = await cli(args(['--build', 'held', '--source-revision', 'other', '--timeout', '3s']));
+  assert.is(changed.code, 6, changed.stderr);
+  assert.match(changed.stderr, new RegExp(`error: Build ${ns}/held must be re-created, but it is still there after it was deleted since \\S+: finalizer\\(s\\) example.com/backup-hold of another controller keep it`));
+  assert.match(changed.stderr, /fix: wait for that controller to finish, .*kubectl -n \S+ patch build held --type=merge -p '\{"metadata":\{"finalizers":null\}\}'/);
+  const again = await cli(args(['--build', 'held']));
+  assert.is(again.code, 6, again.stderr);
+  assert.match(again.stderr, new RegExp(`error: Build ${ns}/held is being deleted since \\S+; finalizer\\(s\\) example.com/backup-hold`));
+  // The controller lets go: the Build goes, and create-build creates it again.
+  await kube.custom.patchNamespacedCustomObject({ ...SW, plural: 'builds', namespace: ns, name: 'held', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
+  const after = await cli(args(['--build', 'held']));
+  assert.is(after.code, 0, after.stderr);
+  assert.ok(await getBuild('held'));
+});
+
 S('RBAC: a service account without permissions gets a forbidden error naming verb and resource', async () => {
   const kc = await serviceAccountKubeconfig(kube, ns, 'nobody');
   const r = await cli(args(['--build', 'rbac']), { KUBECONFIG: kc });

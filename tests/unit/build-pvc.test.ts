@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { buildSpecDiffers, cacheVolumesOf, desiredBuild, paramValues, preflightBuild, profileEnvMissing, type BuildRequest } from '../../scripts/lib/build.js';
+import { buildSpecDiffers, cacheVolumesOf, desiredBuild, heldBuildMessage, paramValues, preflightBuild, profileEnvMissing, type BuildRequest } from '../../scripts/lib/build.js';
 import { chooseStorageClass, reconcilePvc, DEFAULT_CLASS_ANNOTATION } from '../../scripts/lib/pvc.js';
 import { applyChanges, planCachePatch } from '../../scripts/lib/patch.js';
 import { upstreamStrategy } from '../helpers/fixtures.js';
@@ -120,6 +120,18 @@ test('array strategy parameters collect their values; string ones take the last'
   assert.equal(p, { 'registries-insecure': ['a:5000', 'b:5000'], dockerfile: 'Containerfile' });
   const b = desiredBuild(req({ params: p }));
   assert.equal(b.spec.paramValues, [{ name: 'registries-insecure', values: [{ value: 'a:5000' }, { value: 'b:5000' }] }, { name: 'dockerfile', value: 'Containerfile' }]);
+});
+
+test('a Build held by a foreign finalizer: names it, when, and how to release it', () => {
+  const b = desiredBuild(req());
+  b.metadata.deletionTimestamp = '2026-12-03T19:00:00Z';
+  b.metadata.finalizers = ['argocd.argoproj.io/resources-finalizer'];
+  const m = heldBuildMessage(b);
+  assert.is(m.message, `Build ${b.metadata.namespace}/${b.metadata.name} is being deleted since 2026-12-03T19:00:00Z; finalizer(s) argocd.argoproj.io/resources-finalizer of another controller keep it`);
+  assert.match(m.hint, /kubectl -n \S+ patch build \S+ --type=merge -p '\{"metadata":\{"finalizers":null\}\}'/);
+  assert.match(heldBuildMessage(b, true).message, /must be re-created, but it is still there after it was deleted since 2026-12-03T19:00:00Z: finalizer\(s\) argocd/);
+  b.metadata.finalizers = [];
+  assert.match(heldBuildMessage(b).hint, /again in a moment/);
 });
 
 test.run();
