@@ -79,38 +79,63 @@ runner_image() {
 }
 
 # The reference workload: images/sample-app (npm dependencies + a compile step).
-# The strategies the demo can measure: e2e/install/strategies/*.yaml (offline copies of the
-# upstream samples; kind installs the same ones with upstream images).
-DEMO_STRATEGIES=(buildah-strategy-managed-push buildah-shipwright-managed-push)
+# The strategies the demo can measure, each with its workload: the Node.js app
+# (images/sample-app, built from its Containerfile) or the Go app (images/sample-go-app, no
+# Dockerfile). Offline they are the copies in e2e/install/strategies/ (upstream samples changed
+# only where this cluster needs it); kind has the upstream samples themselves.
+DEMO_STRATEGIES=(buildah-strategy-managed-push buildah-shipwright-managed-push buildkit ko)
+# kind only: the buildpacks builder image and its buildpacks download from the internet.
+DEMO_STRATEGIES_KIND=(buildpacks-v3)
 DEMO_STRATEGY="${DEMO_STRATEGY:-buildah-strategy-managed-push}"
 
 workload() {
-  local known=" ${DEMO_STRATEGIES[*]} "
-  [[ "${known}" == *" ${DEMO_STRATEGY} "* ]] || die "--strategy ${DEMO_STRATEGY}: not one of ${DEMO_STRATEGIES[*]}"
+  local known=" ${DEMO_STRATEGIES[*]} " app=node vars
+  [[ "${CLUSTER}" == offline ]] || known+="${DEMO_STRATEGIES_KIND[*]} "
+  if [[ "${known}" != *" ${DEMO_STRATEGY} "* ]]; then
+    if [[ " ${DEMO_STRATEGIES_KIND[*]} " == *" ${DEMO_STRATEGY} "* ]]; then
+      die "--strategy ${DEMO_STRATEGY} runs on kind only (its builder image and buildpacks come from the internet); use --cluster kind"
+    fi
+    die "--strategy ${DEMO_STRATEGY}: not one of ${DEMO_STRATEGIES[*]} ${DEMO_STRATEGIES_KIND[*]}"
+  fi
   STRATEGY="${DEMO_STRATEGY}"
   # Only buildah has a storage-driver parameter; empty leaves a strategy's default alone.
   case "${STRATEGY}" in buildah-*) STORAGE_DRIVER=overlay ;; *) STORAGE_DRIVER="" ;; esac
-  case "${CLUSTER}" in
-    offline)
+  case "${STRATEGY}" in ko|buildpacks-*) app=go ;; esac
+  PARAMS="" ARRAY_PARAMS="" CONTEXT_DIR=""
+  case "${CLUSTER}:${app}" in
+    offline:node)
       stage "workload: images/sample-app on the local git server, its npm packages on the local npm registry"
-      local vars
       vars="$("${REPO_ROOT}/e2e/install/sample-app.sh" publish)"
+      eval "${vars}"
+      # buildah's registries-insecure is how its FROM pull reaches the plain-HTTP registry;
+      # BuildKit's image has that in its buildkitd.toml.
+      [[ "${STRATEGY}" == buildah-* ]] || ARRAY_PARAMS=""
+      OUTPUT_INSECURE=true
+      ;;
+    offline:go)
+      stage "workload: images/sample-go-app on the local git server (standard library only)"
+      vars="$("${REPO_ROOT}/e2e/install/sample-go-app.sh" publish)"
       eval "${vars}"
       OUTPUT_INSECURE=true
       ;;
     *)
-      stage "workload: images/sample-app from ${SWC_DEMO_SOURCE_URL:-?}"
+      stage "workload: images/$([[ "${app}" == node ]] && echo sample-app || echo sample-go-app) from ${SWC_DEMO_SOURCE_URL:-?}"
       SOURCE_URL="${SWC_DEMO_SOURCE_URL:?set SWC_DEMO_SOURCE_URL to a git URL of this repository that the cluster can clone}"
       SOURCE_REVISION="${SWC_DEMO_SOURCE_REVISION:-main}"
-      CONTEXT_DIR=images/sample-app
-      OUTPUT_IMAGE="${REGISTRY_NAME:-kind-registry}:5000/demo/sample-app"
       OUTPUT_INSECURE=true
-      PARAMS="dockerfile=Containerfile"
+      if [[ "${app}" == node ]]; then
+        CONTEXT_DIR=images/sample-app
+        OUTPUT_IMAGE="${REGISTRY_NAME:-kind-registry}:5000/demo/sample-app"
+        PARAMS="dockerfile=Containerfile"
+      else
+        CONTEXT_DIR=images/sample-go-app
+        OUTPUT_IMAGE="${REGISTRY_NAME:-kind-registry}:5000/demo/sample-go-app"
+      fi
       ;;
   esac
   # String and array strategy parameters alike go as name=value (an array one once per value).
-  BUILD_PARAMS="${PARAMS:-dockerfile=Containerfile} ${ARRAY_PARAMS:-}"
-  note "strategy ${STRATEGY}; source ${SOURCE_URL} (${SOURCE_REVISION:-default branch}); image ${OUTPUT_IMAGE}"
+  BUILD_PARAMS="${PARAMS} ${ARRAY_PARAMS}"
+  note "strategy ${STRATEGY}; source ${SOURCE_URL} (${SOURCE_REVISION:-default branch}${CONTEXT_DIR:+, dir ${CONTEXT_DIR}}); image ${OUTPUT_IMAGE}"
 }
 
 # The Tasks, the Pipeline and the RBAC they ship with, into namespace NS.

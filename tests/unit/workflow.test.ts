@@ -19,9 +19,24 @@ test('the workflow parses, with triggers and one job of steps', () => {
   for (const s of job.steps.filter((x: { uses?: string }) => x.uses)) assert.match(s.uses, /^[\w-]+\/[\w-]+@v\d/, 'actions are pinned to a version');
 });
 
+test('the strategies job has the same step shape and runs the demo once per strategy', () => {
+  const job = wf.jobs.strategies;
+  assert.ok(job['runs-on']);
+  for (const s of job.steps) assert.ok(Boolean(s.uses) !== Boolean(s.run), `step ${s.name ?? s.uses}: exactly one of uses/run`);
+  assert.ok(job.steps.some((s: { run?: string }) => /hack\/demo\.sh --cluster kind --strategy \$\{\{ matrix\.strategy \}\}/.test(s.run ?? '')));
+});
+
+test('every strategy the workflow measures is one hack/demo.sh knows for kind, with a workload', () => {
+  const setup = readFileSync(join(REPO_ROOT, 'hack/lib/setup.sh'), 'utf8');
+  const list = (name: string) => (setup.match(new RegExp(`^${name}=\\(([^)]*)\\)`, 'm'))?.[1] ?? '').split(/\s+/).filter(Boolean);
+  const kind = [...list('DEMO_STRATEGIES'), ...list('DEMO_STRATEGIES_KIND')];
+  assert.ok(kind.length >= 5, `strategies in hack/lib/setup.sh: ${kind.join(' ')}`);
+  for (const s of wf.jobs.strategies.strategy.matrix.strategy) assert.ok(kind.includes(s), `${s} is in DEMO_STRATEGIES(_KIND)`);
+});
+
 test('every repository script the workflow runs exists and is executable', () => {
   const scripts = new Set<string>();
-  for (const s of wf.jobs.e2e.steps) for (const m of String(s.run ?? '').matchAll(/\b((?:hack|e2e)\/[\w./-]+\.sh)\b/g)) scripts.add(m[1]);
+  for (const s of [...wf.jobs.e2e.steps, ...wf.jobs.strategies.steps]) for (const m of String(s.run ?? '').matchAll(/\b((?:hack|e2e)\/[\w./-]+\.sh)\b/g)) scripts.add(m[1]);
   assert.ok(scripts.has('hack/e2e.sh'));
   for (const s of scripts) {
     assert.ok(existsSync(join(REPO_ROOT, s)), `${s} exists`);
