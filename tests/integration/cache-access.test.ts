@@ -28,7 +28,8 @@ function volume(): { chowned: boolean; seen: { name: string; what: string; secur
     result: (p: V1Pod): FakePodResult => {
       const what = p.metadata?.labels?.['shipwright-cache.io/access-check'] ?? 'other';
       const c = p.spec!.containers[0];
-      v.seen.push({ name: p.metadata!.name!, what, securityContext: c.securityContext, mount: c.volumeMounts?.[0] });
+      const plain = (x: unknown) => (x === undefined ? undefined : JSON.parse(JSON.stringify(x)));
+      v.seen.push({ name: p.metadata!.name!, what, securityContext: plain(c.securityContext), mount: plain(c.volumeMounts?.[0]) });
       if (what === 'chown') v.chowned = true;
       if (what === 'probe' && !v.chowned) return { c0: { exitCode: 13, message: `${DENIED}\n` } };
       return {};
