@@ -55,10 +55,13 @@ SHP_CRDS=(buildruns.shipwright.io builds.shipwright.io buildstrategies.shipwrigh
 # Upstream's buildah image, used by the strategies in --source release.
 UPSTREAM_BUILDAH_IMAGE=quay.io/containers/buildah:v1.43.1
 # Strategy images: e2e/install/strategies/*.yaml name local images as
-# 10.88.0.1:5000/offline/<name>:<tag>; --source offline builds and loads <name> from images/
+# 10.88.0.1:5000/offline/<name>:<tag> (in `image:`, or in an env `value:` such as ko's
+# KO_DEFAULTBASEIMAGE); --source offline builds and loads <name> from images/
 # and writes its digest reference, --source release writes the upstream image below.
 declare -A UPSTREAM_STRATEGY_IMAGE=(
   [buildah]="${UPSTREAM_BUILDAH_IMAGE}"
+  [golang-ko]='golang:$(params.go-version)'  # the upstream ko strategy's step image (it downloads ko)
+  [ko-app]=cgr.dev/chainguard/static:latest  # ko's default base image
   [buildkit]=moby/buildkit:v0.30.0-rootless
 )
 
@@ -259,7 +262,7 @@ source_release() {
 
 # strategy_images: the local image names the strategies refer to (buildah, ...), one per line.
 strategy_images() {
-  grep -ho 'image: 10\.88\.0\.1:5000/offline/[a-z0-9-]*' "${INSTALL_DIR}"/strategies/*.yaml \
+  grep -hoE '(image|value): 10\.88\.0\.1:5000/offline/[a-z0-9-]*' "${INSTALL_DIR}"/strategies/*.yaml \
     | sed 's|.*/offline/||' | LC_ALL=C sort -u
 }
 
@@ -270,7 +273,7 @@ render_strategies() {
   for n in $(strategy_images); do
     if [[ "${SOURCE}" == offline ]]; then ref="${IMAGE[${n}]:-}"; else ref="${UPSTREAM_STRATEGY_IMAGE[${n}]:-}"; fi
     [[ -n "${ref}" ]] || die "no ${SOURCE} image for '${n}', named by e2e/install/strategies/*.yaml"
-    sed_args+=(-e "s|image: 10\.88\.0\.1:5000/offline/${n}[:@][^ ]*|image: ${ref}|")
+    sed_args+=(-E -e "s#(image|value): 10\.88\.0\.1:5000/offline/${n}[:@][^ ]*#\\1: ${ref}#")
   done
   : >"${out}"
   for f in "${INSTALL_DIR}"/strategies/*.yaml; do

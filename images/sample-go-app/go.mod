@@ -1,0 +1,3 @@
+module shipwright-cache.example/sample-go-app
+
+go 1.25
