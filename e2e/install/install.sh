@@ -3,8 +3,9 @@
 # are ready: deployments rolled out, the webhooks' Service endpoints ready and answering
 # (a server-side dry-run through Tekton's admission webhooks, a v1alpha1 -> v1beta1
 # conversion through Shipwright's), the Shipwright controller ready. Then applies the build
-# strategies of e2e/install/strategies/. Idempotent: a re-run applies the same objects and
-# changes nothing.
+# strategies: offline, the copies in e2e/install/strategies/ (upstream samples changed only where
+# this cluster needs it, with local images); release, Shipwright's own sample-strategies.yaml.
+# Idempotent: a re-run applies the same objects and changes nothing.
 #
 # Usage: e2e/install/install.sh [--source offline|release] [--dry-run] [--kubeconfig FILE]
 #                               [--no-strategies] [--timeout SECONDS]
@@ -20,7 +21,7 @@
 #                     https://github.com/shipwright-io/build/releases/download/vY/release.yaml
 #   --dry-run         print what would be applied (offline: the rendered YAML; release: the URLs)
 #                     and change nothing; needs no cluster
-#   --no-strategies   do not apply e2e/install/strategies/*.yaml
+#   --no-strategies   apply no build strategies
 #   --timeout S       per wait (default 300)
 # Shipwright's conversion webhook runs as upstream has it (CRD conversion strategy Webhook): its
 # serving certificate is made with openssl here (a private CA, as hack/setup-webhook-cert.sh
@@ -52,22 +53,15 @@ SHIPWRIGHT_NS=shipwright-build
 SHP_WEBHOOK_SECRET=shipwright-build-webhook-cert
 SHP_WEBHOOK_SVC=shp-build-webhook
 SHP_CRDS=(buildruns.shipwright.io builds.shipwright.io buildstrategies.shipwright.io clusterbuildstrategies.shipwright.io)
-# Upstream's buildah image, used by the strategies in --source release.
-UPSTREAM_BUILDAH_IMAGE=quay.io/containers/buildah:v1.43.1
-# Strategy images: e2e/install/strategies/*.yaml name local images as
+# Strategies: offline, e2e/install/strategies/*.yaml, which name local images as
 # 10.88.0.1:5000/offline/<name>:<tag> (in `image:`, or in an env `value:` such as ko's
-# KO_DEFAULTBASEIMAGE); --source offline builds and loads <name> from images/
-# and writes its digest reference, --source release writes the upstream image below.
-declare -A UPSTREAM_STRATEGY_IMAGE=(
-  [buildah]="${UPSTREAM_BUILDAH_IMAGE}"
-  [golang-ko]='golang:$(params.go-version)'  # the upstream ko strategy's step image (it downloads ko)
-  [ko-app]=cgr.dev/chainguard/static:latest  # ko's default base image
-  [buildkit]=moby/buildkit:v0.30.0-rootless
-)
+# KO_DEFAULTBASEIMAGE); they are built and loaded from images/ and written by digest. Release:
+# Shipwright's sample strategies as published, which the offline copies were made from.
+UPSTREAM_SAMPLE_STRATEGIES="https://github.com/shipwright-io/build/releases/download/v${SHIPWRIGHT_VERSION}/sample-strategies.yaml"
 
 WORK=""
 KUBECTL=()
-# Filled by the source functions: what to apply (file paths or URLs) and the buildah image.
+# Filled by the source functions: what to apply (file paths or URLs).
 TEKTON_MANIFESTS=()
 SHIPWRIGHT_MANIFESTS=()
 declare -A IMAGE=()   # image name -> reference by digest (offline)
@@ -267,12 +261,12 @@ strategy_images() {
 }
 
 # render_strategies OUT: e2e/install/strategies/*.yaml with each local image reference
-# replaced by the image of the source (IMAGE[name] offline, UPSTREAM_STRATEGY_IMAGE[name] release).
+# replaced by the local image by digest (IMAGE[name], filled by offline_images).
 render_strategies() {
   local out="$1" f n ref sed_args=()
   for n in $(strategy_images); do
-    if [[ "${SOURCE}" == offline ]]; then ref="${IMAGE[${n}]:-}"; else ref="${UPSTREAM_STRATEGY_IMAGE[${n}]:-}"; fi
-    [[ -n "${ref}" ]] || die "no ${SOURCE} image for '${n}', named by e2e/install/strategies/*.yaml"
+    ref="${IMAGE[${n}]:-}"
+    [[ -n "${ref}" ]] || die "no local image '${n}' (named by e2e/install/strategies/*.yaml) was built and loaded"
     sed_args+=(-E -e "s#(image|value): 10\.88\.0\.1:5000/offline/${n}[:@][^ ]*#\\1: ${ref}#")
   done
   : >"${out}"
@@ -431,11 +425,12 @@ print_dry_run() {
     if [[ "${m}" == http* ]]; then echo "#   ${m}"; else echo "#   ${m##*/}: $(grep -c '^# Source:' "${m}") upstream files, rendered below"; fi
   done
   echo "# then: namespace ${SHIPWRIGHT_NS}, secret ${SHP_WEBHOOK_SECRET} (openssl CA + serving cert), caBundle into ${SHP_CRDS[*]}"
-  [[ ${WITH_STRATEGIES} -eq 0 ]] || echo "# then: e2e/install/strategies/*.yaml, images of the source (rendered below)"
+  if [[ ${WITH_STRATEGIES} -eq 1 && "${SOURCE}" == release ]]; then echo "# then: ${UPSTREAM_SAMPLE_STRATEGIES}"
+  elif [[ ${WITH_STRATEGIES} -eq 1 ]]; then echo "# then: e2e/install/strategies/*.yaml with the local images (rendered below)"; fi
   for m in "${TEKTON_MANIFESTS[@]}" "${SHIPWRIGHT_MANIFESTS[@]}"; do
     if [[ "${m}" != http* ]]; then cat "${m}"; fi
   done
-  if [[ ${WITH_STRATEGIES} -eq 1 ]]; then render_strategies "${WORK}/strategies.yaml"; cat "${WORK}/strategies.yaml"; fi
+  if [[ ${WITH_STRATEGIES} -eq 1 && "${SOURCE}" == offline ]]; then render_strategies "${WORK}/strategies.yaml"; cat "${WORK}/strategies.yaml"; fi
 }
 
 main() {
@@ -495,7 +490,10 @@ main() {
   wait_tekton
   wait_shipwright
 
-  if [[ ${WITH_STRATEGIES} -eq 1 ]]; then
+  if [[ ${WITH_STRATEGIES} -eq 1 && "${SOURCE}" == release ]]; then
+    apply "${UPSTREAM_SAMPLE_STRATEGIES}"
+    log "strategies applied: Shipwright's samples (${UPSTREAM_SAMPLE_STRATEGIES})"
+  elif [[ ${WITH_STRATEGIES} -eq 1 ]]; then
     render_strategies "${WORK}/strategies.yaml"
     apply "${WORK}/strategies.yaml"
     log "strategies applied: $(grep -h '^  name:' "${INSTALL_DIR}"/strategies/*.yaml | awk '{ print $2 }' | paste -sd' ') (images: $(strategy_images | paste -sd' '))"
