@@ -158,7 +158,7 @@ async function withRetries<T>(what: string, fn: () => Promise<T>, onError: (err:
       if (retryable(what, err) && attempt < retryPolicy.attempts) {
         const ms = retryDelayMs(err, attempt);
         const { code, body } = statusOf(err);
-        progress('api', `${what}: ${code} ${body?.reason ?? ''} (${body?.message ?? ''}); retrying in ${(ms / 1000).toFixed(1)}s (attempt ${attempt + 1}/${retryPolicy.attempts})`);
+        progress('api', `${what}: ${code}${body?.reason ? ` ${body.reason}` : ''} (${body?.message ?? ''}); retrying in ${(ms / 1000).toFixed(1)}s (attempt ${attempt + 1}/${retryPolicy.attempts})`);
         await retryPolicy.sleep(ms);
         continue;
       }

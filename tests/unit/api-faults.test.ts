@@ -210,7 +210,7 @@ S('cache-pvc through the CLI: a throttled read is retried (and says so); a webho
   api.on({ method: 'POST', path: PVCS, replies: [RECORDED.webhookDown] });
   const r = await cliRun(['cache-pvc', '--name', 'cache'], api.kubeconfig());
   assert.is(r.code, 1, r.stderr);
-  assert.match(r.stderr, /api: get PersistentVolumeClaim ci\/cache: 429 {2}\(Too many requests, please try again later.\); retrying in 1.0s \(attempt 2\/5\)/);
+  assert.match(r.stderr, /api: get PersistentVolumeClaim ci\/cache: 429 \(Too many requests, please try again later.\); retrying in 1.0s \(attempt 2\/5\)/);
   assert.match(r.stderr, /error: create PersistentVolumeClaim ci\/cache: the API server failed \(500 InternalError: Internal error occurred: failed calling webhook "webhook.pipeline.tekton.dev"/);
   assert.match(r.stderr, /fix: the admission webhook webhook.pipeline.tekton.dev does not answer/);
   assert.is(api.hits('POST', PVCS), 1);
