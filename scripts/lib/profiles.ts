@@ -70,6 +70,25 @@ function buildahCacheParent(suffixed: boolean) {
 }
 
 /**
+ * buildkitd's state directory (its --root: layers, cache records, RUN --mount=type=cache
+ * directories), found as buildkitd finds it (cmd/buildkitd, util/appdefaults): a --root in
+ * BUILDKITD_FLAGS; rootful (uid 0) /var/lib/buildkit; rootless $XDG_DATA_HOME/buildkit, else
+ * $HOME/.local/share/buildkit. HOME is the step's env, else /home/user (moby/buildkit's rootless
+ * image). The upstream sample sets HOME=/tekton/home, so its state is in Tekton's per-TaskRun
+ * home emptyDir, not on its volume buildkitd-1 at /home/user/.local/share/buildkit.
+ */
+function buildkitRoot(step: Step, spec: StrategySpec): { path?: string; why?: string } {
+  const unknown = (what: string, v: string) => (!v.startsWith('/') || v.includes('$(') ? { why: `${what} is ${JSON.stringify(v)}, which is only known at run time` } : undefined);
+  const root = /(?:^|\s)--root(?:=|\s+)(\S+)/.exec(envValue(step, 'BUILDKITD_FLAGS') ?? '')?.[1];
+  if (root !== undefined) return unknown('buildkitd --root', root) ?? { path: root };
+  if (stepRunAsUser(step, spec) === 0) return { path: '/var/lib/buildkit' };
+  const xdg = envValue(step, 'XDG_DATA_HOME')?.split(':')[0];
+  if (xdg) return unknown('XDG_DATA_HOME', xdg) ?? { path: `${xdg}/buildkit` };
+  const home = envValue(step, 'HOME') ?? '/home/user';
+  return unknown('HOME', home) ?? { path: `${home}/.local/share/buildkit` };
+}
+
+/**
  * Ordered most specific first: the first profile with a matching step wins.
  * Paths come from the upstream sample strategies (Shipwright v0.20.13).
  */
@@ -98,10 +117,13 @@ export const PROFILES: readonly CacheProfile[] = [
     matchStep: (s) => imageMatches(s, /moby\/buildkit|buildkit/) || runs(s, /\bbuildctl(-daemonless\.sh)?\b/),
     matchReason: 'step runs buildctl / the moby/buildkit image',
     locations: [
-      { what: 'buildkitd state: layer and RUN --mount=type=cache caches', kind: 'layers', mountPath: '/home/user/.local/share/buildkit', subPath: 'buildkit' },
+      { what: 'buildkitd state: layer and RUN --mount=type=cache caches', kind: 'layers', mountPath: '$HOME/.local/share/buildkit', subPath: 'buildkit', pathFor: buildkitRoot },
     ],
-    // buildctl plain progress: "#7 [3/5] RUN make" ... "#7 CACHED".
-    log: { hit: /^#\d+ CACHED$/gm, step: /^#\d+ \[[^\]]*\d+\/\d+\] (?!FROM\b)/gm },
+    // buildctl plain progress: "#7 [3/5] RUN make" ... "#7 CACHED". A vertex's header line is
+    // printed again each time its output resumes after another vertex's (and a cache hit
+    // imported from a registry prints its layer pulls under it), so each vertex is counted
+    // once: at its last header line, and at its last CACHED line.
+    log: { hit: /^#(\d+) CACHED$(?![\s\S]*^#\1 CACHED$)/gm, step: /^#(\d+) \[[^\]\n]*\d+\/\d+\] (?!FROM\b)(?![\s\S]*^#\1 \[)/gm },
   },
   {
     id: 'buildpacks',

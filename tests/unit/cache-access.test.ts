@@ -22,7 +22,7 @@ S('ko and BuildKit run their cache steps as 1000:1000 (strategy securityContext)
   const ko = patched('ko');
   assert.equal(cacheWriters(ko.spec, ko.volumes), [{ step: 'build', volume: 'gocache', mountPath: '/gocache', uid: 1000, gid: 1000 }]);
   const bk = patched('buildkit');
-  assert.equal(cacheWriters(bk.spec, bk.volumes).map((w) => [w.step, w.mountPath, w.uid, w.gid]), [['build-and-push', '/home/user/.local/share/buildkit', 1000, 1000]]);
+  assert.equal(cacheWriters(bk.spec, bk.volumes).map((w) => [w.step, w.mountPath, w.uid, w.gid]), [['build-and-push', '/tekton/home/.local/share/buildkit', 1000, 1000]]);
   const bh = patched('buildah-shipwright-managed-push');
   const w = cacheWriters(bh.spec, bh.volumes);
   assert.ok(w.length >= 1);
