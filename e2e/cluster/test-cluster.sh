@@ -115,7 +115,8 @@ test_control_plane() {
     bash -c 'SWC_CLUSTER_DIR="$1" "$2/up.sh" --mode control-plane --crds 2>&1 | tee /dev/stderr | grep -q "nothing to do"' _ "$d" "${CLUSTER}"
   ms=$(( $(now_ms) - t0 ))
   pids_after=$(cat "${RUN_DIR}"/*.pid | sort | paste -sd,)
-  check "second up.sh restarted nothing (same PIDs) and took < 3 s (${ms} ms)" bash -c '[[ "$1" == "$2" && $3 -lt 3000 ]]' _ "$pids_before" "$pids_after" "$ms"
+  # Its time is printed, not asserted: a timed check fails on a loaded machine for no fault.
+  check "second up.sh restarted nothing (same PIDs; took ${ms} ms)" bash -c '[[ "$1" == "$2" ]]' _ "$pids_before" "$pids_after"
 
   # Repair a half-dead cluster.
   local etcd_pid; etcd_pid=$(pid_of etcd)
