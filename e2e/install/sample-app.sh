@@ -77,9 +77,8 @@ EOF
 [sample-app] Build it with a cache (one cold run, then warm ones):
   node --import tsx scripts/cli.ts demo -n NAMESPACE --strategy buildah-strategy-managed-push \\
     --source-url ${url} --source-revision main --output-image ${OUTPUT_IMAGE} --output-insecure \\
-    --param ${PARAMS} --reset-image \$(images/build.sh --print shell | cut -f2)
-  plus the array parameter registries-insecure: [${REGISTRY}] (the FROM pull is plain HTTP); the
-  CLI's --param sets string parameters only, so give it in the Build (values: [{value: ${REGISTRY}}])
+    --param ${PARAMS} --param registries-insecure=${REGISTRY} --reset-image \$(images/build.sh --print shell | cut -f2)
+  (registries-insecure is an array parameter, repeat --param once per value: the FROM pull is plain HTTP)
 EOF
 }
 
