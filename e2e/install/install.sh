@@ -22,6 +22,8 @@
 #   --dry-run         print what would be applied (offline: the rendered YAML; release: the URLs)
 #                     and change nothing; needs no cluster
 #   --no-strategies   apply no build strategies
+#   --strategies A,B  offline: apply only these of e2e/install/strategies/ (file names without
+#                     .yaml; default all), and build and load only their images
 #   --timeout S       per wait (default 300)
 # Shipwright's conversion webhook runs as upstream has it (CRD conversion strategy Webhook): its
 # serving certificate is made with openssl here (a private CA, as hack/setup-webhook-cert.sh
@@ -42,6 +44,7 @@ source "${INSTALL_DIR}/versions.sh"
 SOURCE=offline
 DRY_RUN=0
 WITH_STRATEGIES=1
+ONLY_STRATEGIES=""
 TIMEOUT=300
 KUBECONFIG_FILE=""
 CLUSTER_DIR="${SWC_CLUSTER_DIR:-/var/lib/shipwright-cache/node}"
@@ -254,9 +257,20 @@ source_release() {
   SHIPWRIGHT_MANIFESTS=("https://github.com/shipwright-io/build/releases/download/v${SHIPWRIGHT_VERSION}/release.yaml")
 }
 
+# strategy_files: the offline strategy files to apply (--strategies, default all), one per line.
+strategy_files() {
+  local n
+  if [[ -z "${ONLY_STRATEGIES}" ]]; then printf '%s\n' "${INSTALL_DIR}"/strategies/*.yaml; return; fi
+  for n in ${ONLY_STRATEGIES//,/ }; do
+    [[ -f "${INSTALL_DIR}/strategies/${n}.yaml" ]] || die "--strategies: no e2e/install/strategies/${n}.yaml (have: $(cd "${INSTALL_DIR}/strategies" && ls *.yaml | sed 's/\.yaml$//' | paste -sd' '))"
+    echo "${INSTALL_DIR}/strategies/${n}.yaml"
+  done
+}
+
 # strategy_images: the local image names the strategies refer to (buildah, ...), one per line.
 strategy_images() {
-  grep -hoE '(image|value): 10\.88\.0\.1:5000/offline/[a-z0-9-]*' "${INSTALL_DIR}"/strategies/*.yaml \
+  [[ ${WITH_STRATEGIES} -eq 1 ]] || return 0
+  strategy_files | xargs grep -hoE '(image|value): 10\.88\.0\.1:5000/offline/[a-z0-9-]*' \
     | sed 's|.*/offline/||' | LC_ALL=C sort -u
 }
 
@@ -270,7 +284,7 @@ render_strategies() {
     sed_args+=(-E -e "s#(image|value): 10\.88\.0\.1:5000/offline/${n}[:@][^ ]*#\\1: ${ref}#")
   done
   : >"${out}"
-  for f in "${INSTALL_DIR}"/strategies/*.yaml; do
+  for f in $(strategy_files); do
     { echo "---"; echo "# Source: e2e/install/strategies/${f##*/}"; sed "${sed_args[@]}" "${f}"; echo; } >>"${out}"
   done
 }
@@ -442,6 +456,8 @@ main() {
       --kubeconfig) KUBECONFIG_FILE="${2:?--kubeconfig needs a file}"; shift ;;
       --kubeconfig=*) KUBECONFIG_FILE="${1#*=}" ;;
       --no-strategies) WITH_STRATEGIES=0 ;;
+      --strategies) ONLY_STRATEGIES="${2:?--strategies needs a list}"; shift ;;
+      --strategies=*) ONLY_STRATEGIES="${1#*=}" ;;
       --timeout) TIMEOUT="${2:?--timeout needs seconds}"; shift ;;
       --timeout=*) TIMEOUT="${1#*=}" ;;
       -h|--help) usage; return 0 ;;
@@ -450,6 +466,10 @@ main() {
     shift
   done
   case "${SOURCE}" in offline|release) ;; *) die "--source must be offline or release" ;; esac
+  if [[ -n "${ONLY_STRATEGIES}" ]]; then
+    [[ "${SOURCE}" == offline ]] || die "--strategies selects offline strategy copies; --source release applies Shipwright's samples"
+    strategy_files >/dev/null
+  fi
   for c in jq openssl base64; do command -v "${c}" >/dev/null || die "${c} is needed"; done
   WORK="$(mktemp -d /tmp/swc-install.XXXXXX)"
   trap cleanup EXIT
@@ -496,7 +516,7 @@ main() {
   elif [[ ${WITH_STRATEGIES} -eq 1 ]]; then
     render_strategies "${WORK}/strategies.yaml"
     apply "${WORK}/strategies.yaml"
-    log "strategies applied: $(grep -h '^  name:' "${INSTALL_DIR}"/strategies/*.yaml | awk '{ print $2 }' | paste -sd' ') (images: $(strategy_images | paste -sd' '))"
+    log "strategies applied: $(strategy_files | xargs grep -h '^  name:' | awk '{ print $2 }' | paste -sd' ') (images: $(strategy_images | paste -sd' '))"
   fi
   log "done in $(fmt_ms "$(elapsed "${T_START}")")"
 }
