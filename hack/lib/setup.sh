@@ -7,7 +7,7 @@
 # Reads: CLUSTER (offline|kind|current), NS, REPO_ROOT, DEMO_STRATEGY (a ClusterBuildStrategy
 # of e2e/install/strategies/; default buildah-strategy-managed-push). Sets: KUBECTL, KUBECONFIG,
 # RUNNER_IMAGE, RESET_IMAGE, STRATEGY, STORAGE_DRIVER, SOURCE_URL, SOURCE_REVISION, OUTPUT_IMAGE,
-# OUTPUT_INSECURE, BUILD_PARAMS.
+# OUTPUT_INSECURE, BUILD_PARAMS, FIX_PERMISSIONS.
 
 # shellcheck source=hack/ensure-node.sh
 source "${REPO_ROOT}/hack/ensure-node.sh"
@@ -85,9 +85,10 @@ runner_image() {
 # (images/sample-app, built from its Containerfile) or the Go app (images/sample-go-app, no
 # Dockerfile). Offline they are the copies in e2e/install/strategies/ (upstream samples changed
 # only where this cluster needs it); kind has the upstream samples themselves.
-DEMO_STRATEGIES=(buildah-strategy-managed-push buildah-shipwright-managed-push buildkit ko)
-# kind only: the buildpacks builder image and its buildpacks download from the internet.
-DEMO_STRATEGIES_KIND=(buildpacks-v3)
+DEMO_STRATEGIES=(buildah-strategy-managed-push buildah-shipwright-managed-push buildkit ko buildpacks-v3)
+# kind only: none (offline, buildpacks-v3 runs the local builder images/buildpacks-builder; on
+# kind, Paketo's builder).
+DEMO_STRATEGIES_KIND=()
 DEMO_STRATEGY="${DEMO_STRATEGY:-buildah-strategy-managed-push}"
 
 # check_strategy: DEMO_STRATEGY is one the demo can measure on CLUSTER (before any set-up).
@@ -95,8 +96,8 @@ check_strategy() {
   local known=" ${DEMO_STRATEGIES[*]} "
   [[ "${CLUSTER}" == offline ]] || known+="${DEMO_STRATEGIES_KIND[*]} "
   if [[ "${known}" != *" ${DEMO_STRATEGY} "* ]]; then
-    if [[ " ${DEMO_STRATEGIES_KIND[*]} " == *" ${DEMO_STRATEGY} "* ]]; then
-      die "--strategy ${DEMO_STRATEGY} runs on kind only (its builder image and buildpacks come from the internet); use --cluster kind"
+    if [[ " ${DEMO_STRATEGIES_KIND[*]:-} " == *" ${DEMO_STRATEGY} "* ]]; then
+      die "--strategy ${DEMO_STRATEGY} runs on kind only; use --cluster kind"
     fi
     die "--strategy ${DEMO_STRATEGY}: not one of ${DEMO_STRATEGIES[*]} ${DEMO_STRATEGIES_KIND[*]}"
   fi
@@ -109,6 +110,10 @@ workload() {
   # Only buildah has a storage-driver parameter; empty leaves a strategy's default alone.
   case "${STRATEGY}" in buildah-*) STORAGE_DRIVER=overlay ;; *) STORAGE_DRIVER="" ;; esac
   case "${STRATEGY}" in ko|buildpacks-*) app=go ;; esac
+  # buildpacks' build user (1001) cannot write the cache sub-path the kubelet creates as root;
+  # ko and BuildKit (1000) mount the volume root, which the local-path provisioner makes 0777.
+  FIX_PERMISSIONS=false
+  case "${STRATEGY}" in buildpacks-*) FIX_PERMISSIONS=true ;; esac
   PARAMS="" ARRAY_PARAMS="" CONTEXT_DIR=""
   case "${CLUSTER}:${app}" in
     offline:node)
@@ -197,6 +202,7 @@ spec:
     - {name: cold, value: "${cold}"}
     - {name: baseline, value: "${baseline}"}
     - {name: min-speedup, value: "${min}"}
+    - {name: fix-permissions, value: "${FIX_PERMISSIONS:-false}"}
     - {name: runner-image, value: "${RUNNER_IMAGE}"}
     - {name: reset-image, value: "${RESET_IMAGE}"}
   workspaces:

@@ -133,6 +133,11 @@ export const PROFILES: readonly CacheProfile[] = [
     locations: [
       { what: 'lifecycle cache dir (-cache-dir): buildpack layers and dependencies', kind: 'dependencies', mountPath: '/tmp/.shp/cache', subPath: 'buildpacks' },
     ],
+    // lifecycle (phase/restorer.go, phase/cache.go): the restorer prints `Restoring data for
+    // "<buildpack>:<layer>" from cache` for each cache layer it finds in the cache dir; the
+    // exporter prints `Adding cache layer '<id>'` or `Reusing cache layer '<id>'` once for each
+    // cache layer a build ends with, so those are the cacheable steps.
+    log: { hit: /^Restoring data for "[^"\n]+:[^"\n]+" from cache$/gm, step: /^(?:Adding|Reusing) cache layer '[^'\n]+'$/gm },
   },
   {
     id: 'ko',
