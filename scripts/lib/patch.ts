@@ -155,6 +155,26 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
     }
   }
 
+  // Directories the tool creates beside the cache: an emptyDir each, in the steps that got the cache mount.
+  for (const dir of profile.scratch ?? []) {
+    const mountPath = normPath(dir.mountPath);
+    const steps = toolSteps.filter(
+      (s) => changes.some((c) => c.type === 'mount-added' && c.step === s.name) && !(s.volumeMounts ?? []).some((m) => normPath(m.mountPath) === mountPath),
+    );
+    if (steps.length === 0) continue;
+    if (!volumes.some((v) => v.name === dir.volume)) {
+      changes.push({
+        type: 'volume-added',
+        volume: { name: dir.volume, description: `${dir.what}; beside the cache volume (added by shipwright-cache)`, emptyDir: {} },
+        createdList: volumesListCreated,
+      });
+      volumesListCreated = false;
+    }
+    for (const step of steps) {
+      changes.push({ type: 'mount-added', step: step.name, mount: { name: dir.volume, mountPath }, createdList: false });
+    }
+  }
+
   for (const [name, value] of Object.entries(profile.env ?? {})) {
     for (const step of toolSteps) {
       const cur = (step.env ?? []).find((e) => e.name === name);

@@ -30,6 +30,13 @@ export interface CacheProfile {
   /** Why this step matched, for `--explain` output. */
   matchReason: string;
   locations: CacheLocation[];
+  /**
+   * Per-build directories beside a cache location that the tool's step creates itself. Mounting
+   * the cache volume makes the container runtime create the mount point's missing parents owned
+   * by root, so a step that runs as another user could no longer create these; each gets an
+   * emptyDir volume of its own (per build, as before), mounted in the steps that got the cache.
+   */
+  scratch?: { volume: string; mountPath: string; what: string }[];
   /** Environment the tool steps need for cache reuse (added only when the step does not set the name). */
   env?: Record<string, string>;
   /** Parameter that selects the tool's storage driver, settable by --storage-driver. */
@@ -133,6 +140,10 @@ export const PROFILES: readonly CacheProfile[] = [
     locations: [
       { what: 'lifecycle cache dir (-cache-dir): buildpack layers and dependencies', kind: 'dependencies', mountPath: '/tmp/.shp/cache', subPath: 'buildpacks' },
     ],
+    // The strategy's script runs `mkdir -p /tmp/.shp/cache /tmp/.shp/layers` as uid 1001; with
+    // the cache mounted at /tmp/.shp/cache, /tmp/.shp is root's ("mkdir: cannot create
+    // directory '/tmp/.shp/layers': Permission denied").
+    scratch: [{ volume: 'buildpacks-layers', mountPath: '/tmp/.shp/layers', what: 'lifecycle layers dir (-layers), new for every build' }],
     // lifecycle (phase/restorer.go, phase/cache.go): the restorer prints `Restoring data for
     // "<buildpack>:<layer>" from cache` for each cache layer it finds in the cache dir; the
     // exporter prints `Adding cache layer '<id>'` or `Reusing cache layer '<id>'` once for each

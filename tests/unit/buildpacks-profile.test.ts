@@ -47,6 +47,7 @@ test('offline and upstream buildpacks-v3 get the same cache patch: build-cache a
     assert.equal(plan.cacheVolumes, [CACHE_VOLUME]);
     const after = applyChanges(s.spec, plan.changes);
     assert.equal(after.steps[0].volumeMounts!.find((m) => m.name === CACHE_VOLUME), { name: CACHE_VOLUME, mountPath: '/tmp/.shp/cache', subPath: 'buildpacks' });
+    assert.equal(after.steps[0].volumeMounts!.find((m) => m.name === 'buildpacks-layers'), { name: 'buildpacks-layers', mountPath: '/tmp/.shp/layers' });
     // The script passes exactly that directory to the restorer and the exporter.
     assert.match(String(after.steps[0].args?.[1]), /CACHE_DIR=\/tmp\/\.shp\/cache\n[\s\S]*restorer -cache-dir="\$CACHE_DIR"[\s\S]*-cache-dir="\$CACHE_DIR"/);
   }

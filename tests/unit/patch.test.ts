@@ -95,6 +95,16 @@ for (const { object, file } of all) {
     for (const [k, v] of Object.entries(profile.env ?? {})) {
       for (const step of toolSteps) assert.ok((step.env ?? []).some((e) => e.name === k && e.value === v), `${step.name} has ${k}=${v}`);
     }
+    // Each scratch directory beside the cache is a per-build emptyDir a Build cannot point elsewhere.
+    for (const dir of profile.scratch ?? []) {
+      for (const step of toolSteps) {
+        const m = (step.volumeMounts ?? []).find((vm) => vm.mountPath === dir.mountPath);
+        assert.ok(m, `step ${step.name} mounts ${dir.mountPath}`);
+        const vol = (patched.volumes ?? []).find((v) => v.name === m!.name);
+        assert.equal(vol?.emptyDir, {});
+        assert.ok(vol?.overridable !== true && !plan.cacheVolumes.includes(m!.name));
+      }
+    }
   });
 
   test(`${label}: nothing outside the cache fields changes`, () => {
@@ -102,10 +112,12 @@ for (const { object, file } of all) {
     const patched = applyChanges(object.spec, plan.changes);
     const toolNames = new Set(detectProfile(object.spec)!.stepIndexes.map((i) => object.spec.steps[i].name));
     const nVol = (object.spec.volumes ?? []).length;
+    // Volumes a patch may add: the cache volume, and the profile's per-build scratch directories.
+    const added = [CACHE_VOLUME, ...(profile.scratch ?? []).map((d) => d.volume)];
     for (const p of diffPaths(object.spec, patched)) {
       const ok =
         /^\/volumes\/\d+\/overridable$/.test(p) ||
-        (/^\/volumes(\/\d+)?$/.test(p) && patched.volumes?.[Number(p.split('/')[2] ?? 0)]?.name === CACHE_VOLUME && Number(p.split('/')[2] ?? 0) >= nVol) ||
+        (/^\/volumes(\/\d+)?$/.test(p) && added.includes(patched.volumes?.[Number(p.split('/')[2] ?? 0)]?.name ?? '') && Number(p.split('/')[2] ?? 0) >= nVol) ||
         (/^\/steps\/(\d+)\/(volumeMounts|env)(\/\d+)?$/.test(p) && toolNames.has(patched.steps[Number(p.split('/')[2])].name));
       assert.ok(ok, `unexpected change at ${p}`);
     }
@@ -163,6 +175,24 @@ test('buildpacks: a strategy without cache volume gets one at the lifecycle cach
   const s = upstreamStrategy('buildpacks-v3', 'BuildStrategy');
   const patched = applyChanges(s.spec, planCachePatch(s.spec, 'bp').changes);
   assert.ok(patched.steps[0].volumeMounts!.some((m) => m.mountPath === '/tmp/.shp/cache' && m.name === CACHE_VOLUME));
+  // The script's `mkdir -p /tmp/.shp/layers` runs as uid 1001; with the cache mounted below
+  // /tmp/.shp that parent is root's, so the layers dir gets an emptyDir of its own.
+  assert.equal(patched.steps[0].volumeMounts!.find((m) => m.mountPath === '/tmp/.shp/layers'), { name: 'buildpacks-layers', mountPath: '/tmp/.shp/layers' });
+  assert.match(String(s.spec.steps[0].args?.[1]), /LAYERS_DIR=\/tmp\/\.shp\/layers\n\s*CACHE_DIR=\/tmp\/\.shp\/cache\n\s*mkdir -p "\$CACHE_DIR" "\$LAYERS_DIR"/);
+});
+
+test('scratch directories: not added where the step already mounts something there, nor without a cache mount', () => {
+  const s = upstreamStrategy('buildpacks-v3');
+  s.spec.volumes!.push({ name: 'my-layers', emptyDir: {} });
+  s.spec.steps[0].volumeMounts!.push({ name: 'my-layers', mountPath: '/tmp/.shp/layers/' });
+  const plan = planCachePatch(s.spec, 'bp');
+  assert.ok(!plan.changes.some((c) => c.type === 'volume-added' && c.volume.name === 'buildpacks-layers'));
+  assert.is(plan.changes.filter((c) => c.type === 'mount-added').length, 1);
+  // Already mounting a cache volume at the cache dir (made cache-ready by hand): nothing added.
+  const t = upstreamStrategy('buildpacks-v3');
+  t.spec.volumes!.push({ name: 'cache', overridable: true, emptyDir: {} });
+  t.spec.steps[0].volumeMounts!.push({ name: 'cache', mountPath: '/tmp/.shp/cache' });
+  assert.equal(planCachePatch(t.spec, 'bp').changes, []);
 });
 
 test('ko is already cache-ready: no change, its gocache volume is the cache', () => {
