@@ -38,3 +38,13 @@ export function upstreamStrategy(name: string, kind = 'ClusterBuildStrategy'): S
   if (!f) throw new Error(`no upstream ${kind} ${name}`);
   return structuredClone(f.object);
 }
+
+/** The offline copy of a sample strategy (e2e/install/strategies/NAME.yaml): its ClusterBuildStrategy. */
+export function offlineStrategy(name: string): StrategyObject {
+  const file = join(REPO_ROOT, 'e2e', 'install', 'strategies', `${name}.yaml`);
+  const s = YAML.parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS() as StrategyObject)
+    .find((o) => o?.kind === 'ClusterBuildStrategy');
+  if (!s) throw new Error(`no ClusterBuildStrategy in ${file}`);
+  return s;
+}

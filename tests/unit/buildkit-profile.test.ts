@@ -3,14 +3,11 @@
 // offline buildkit strategy (e2e/install/strategies/buildkit.yaml) on the offline cluster.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { YAML } from 'zx';
-import { REPO_ROOT, upstreamStrategy } from '../helpers/fixtures.js';
+import { offlineStrategy, upstreamStrategy } from '../helpers/fixtures.js';
 import { applyChanges, planCachePatch } from '../../scripts/lib/patch.js';
 import { CACHE_VOLUME, locationPath, profileById } from '../../scripts/lib/profiles.js';
 import { countCacheHits } from '../../scripts/lib/timing.js';
-import type { Step, StrategyObject, StrategySpec } from '../../scripts/lib/strategy-types.js';
+import type { Step, StrategySpec } from '../../scripts/lib/strategy-types.js';
 
 const bk = profileById('buildkit')!;
 const root = (step: Partial<Step>, spec: Partial<StrategySpec> = {}) =>
@@ -39,8 +36,7 @@ test("upstream sample: HOME=/tekton/home, so the cache goes there, not on buildk
 });
 
 test('offline strategy (e2e/install/strategies/buildkit.yaml) patches like the upstream one', () => {
-  const docs = YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'e2e/install/strategies/buildkit.yaml'), 'utf8')).map((d) => d.toJS() as StrategyObject);
-  const s = docs.find((o) => o?.kind === 'ClusterBuildStrategy')!;
+  const s = offlineStrategy('buildkit');
   assert.is(s.metadata.name, 'buildkit');
   const plan = planCachePatch(s.spec, 'buildkit');
   const mount = applyChanges(s.spec, plan.changes).steps[0].volumeMounts!.find((m) => m.name === CACHE_VOLUME);

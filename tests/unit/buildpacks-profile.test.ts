@@ -6,18 +6,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { YAML } from 'zx';
-import { REPO_ROOT, upstreamStrategy } from '../helpers/fixtures.js';
+import { REPO_ROOT, offlineStrategy, upstreamStrategy } from '../helpers/fixtures.js';
 import { applyChanges, planCachePatch } from '../../scripts/lib/patch.js';
 import { CACHE_VOLUME, detectProfile, profileById } from '../../scripts/lib/profiles.js';
 import { countCacheHits } from '../../scripts/lib/timing.js';
 import type { StrategyObject } from '../../scripts/lib/strategy-types.js';
 
 const FILE = join(REPO_ROOT, 'e2e/install/strategies/buildpacks-v3.yaml');
-const offline = (): StrategyObject =>
-  YAML.parseAllDocuments(readFileSync(FILE, 'utf8'))
-    .map((d) => d.toJS() as StrategyObject)
-    .find((o) => o?.kind === 'ClusterBuildStrategy')!;
+const offline = (): StrategyObject => offlineStrategy('buildpacks-v3');
 
 test('offline buildpacks-v3 differs from upstream only where marked swc: (builder image, run image)', () => {
   const up = upstreamStrategy('buildpacks-v3');

@@ -3,19 +3,12 @@
 // places marked "swc:" (image, pull policy, two env variables, the script's ko selection).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { YAML } from 'zx';
-import { REPO_ROOT, upstreamStrategy } from '../helpers/fixtures.js';
+import { offlineStrategy, upstreamStrategy } from '../helpers/fixtures.js';
 import { planCachePatch } from '../../scripts/lib/patch.js';
 import { detectProfile } from '../../scripts/lib/profiles.js';
 import type { StrategyObject } from '../../scripts/lib/strategy-types.js';
 
-const FILE = join(REPO_ROOT, 'e2e/install/strategies/ko.yaml');
-const offline = (): StrategyObject =>
-  YAML.parseAllDocuments(readFileSync(FILE, 'utf8'))
-    .map((d) => d.toJS() as StrategyObject)
-    .find((o) => o?.kind === 'ClusterBuildStrategy')!;
+const offline = (): StrategyObject => offlineStrategy('ko');
 
 test('offline ko strategy: profile ko, already cache-ready (gocache)', () => {
   const s = offline();
