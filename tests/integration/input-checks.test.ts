@@ -97,10 +97,10 @@ S('create-build: a missing --clone-secret / --push-secret is refused as Shipwrig
 });
 
 S("create-build with the Tasks' Role (no get on secrets): a warning, and the Build is created", async () => {
-  const docs = YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'tasks/rbac/shipwright-cache-rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
+  const docs = YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'tasks/rbac/shipwright-cache-rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string } } | null).filter((d) => d !== null);
   const rbac = kube.config.makeApiClient(k8s.RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({ namespace: ns, body: docs.find((d) => d.kind === 'Role') as k8s.V1Role });
-  await rbac.createNamespacedRoleBinding({ namespace: ns, body: docs.find((d) => d.kind === 'RoleBinding') as k8s.V1RoleBinding });
+  await rbac.createNamespacedRole({ namespace: ns, body: docs.find((d) => d!.kind === 'Role') as k8s.V1Role });
+  await rbac.createNamespacedRoleBinding({ namespace: ns, body: docs.find((d) => d!.kind === 'RoleBinding') as k8s.V1RoleBinding });
   const kc = await serviceAccountKubeconfig(kube, ns, 'shipwright-cache');
   const r = await cli(build(['--build', 'sa', '--clone-secret', 'git-creds']), { KUBECONFIG: kc });
   assert.is(r.code, 0, r.stderr);
