@@ -22,7 +22,7 @@ function refused(spec: StrategySpec, re: RegExp): CliError {
     assert.match(formatError(err), re);
     return err as CliError;
   }
-  throw new assert.Assertion({ message: 'expected planCachePatch to refuse the strategy' });
+  throw new Error('expected planCachePatch to refuse the strategy');
 }
 
 test("a configMap volume named build-cache is the author's: refused (exit 6) naming it and the rename", () => {
