@@ -1,11 +1,11 @@
 // cache-pvc: ensure the PersistentVolumeClaim that holds the build cache.
 import type { Argv, CommandModule } from 'yargs';
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { call, callOptional, connect, isNotFound, mergePatch, poll, type Kube } from '../lib/kube.js';
+import { call, callOptional, connect, isNotFound, mergePatch, namespaceMissing, namespaceNotFoundError, poll, type Kube } from '../lib/kube.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { withDryRun, withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
-import { chooseStorageClass, reconcilePvc, type ClassChoice } from '../lib/pvc.js';
-import { parseLabels, validateAccessMode, validateDuration, validateLabelName, validateName, validateSize } from '../lib/validate.js';
+import { PVC_OWN_LABELS, chooseStorageClass, reconcilePvc, type ClassChoice } from '../lib/pvc.js';
+import { parseLabels, refuseReservedLabels, validateAccessMode, validateDuration, validateLabelName, validateName, validateSize } from '../lib/validate.js';
 import { CliError, ExitCode } from '../lib/errors.js';
 
 export interface CachePvcArgs extends GlobalArgs, NamespaceArgs {
@@ -58,6 +58,7 @@ export async function ensureCachePvc(kube: Kube, argv: Omit<CachePvcArgs, keyof 
     storageClass: argv['storage-class'],
     labels: parseLabels('--label', argv.label),
   };
+  refuseReservedLabels('--label', req.labels, PVC_OWN_LABELS);
   const timeoutMs = validateDuration('--timeout', argv.timeout);
   const label = `PersistentVolumeClaim ${namespace}/${req.name}`;
 
@@ -78,6 +79,8 @@ export async function ensureCachePvc(kube: Kube, argv: Omit<CachePvcArgs, keyof 
   let action: CachePvcResult['action'];
   let message: string;
   if (plan.action === 'create') {
+    // A real create in a missing namespace is refused by the API server (translated in kube.ts); a dry run only reads.
+    if (argv['dry-run'] && (await namespaceMissing(kube, namespace))) throw namespaceNotFoundError(namespace, `create ${label}`);
     if (argv['dry-run']) return summary(plan.body, 'would-create', cls, `would create ${label} (${req.size}, ${req.accessMode}, class ${cls!.name})`);
     pvc = await call(`create ${label}`, () => kube.core.createNamespacedPersistentVolumeClaim({ namespace, body: plan.body }));
     action = 'created';

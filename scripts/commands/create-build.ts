@@ -1,12 +1,13 @@
 // create-build: a Shipwright Build whose cache volume is the PVC.
 import type { Argv, CommandModule } from 'yargs';
-import { call, callOptional, connect, poll, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, type Kube } from '../lib/kube.js';
+import { call, callOptional, connect, namespaceMissing, namespaceNotFoundError, poll, requireShipwright, statusOf, translate, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, type Kube } from '../lib/kube.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { resolveStrategyRefs, withStrategy, type StrategyArgs } from '../lib/strategy-options.js';
 import { readStrategy, refLabel } from '../lib/strategies.js';
-import { buildSpecDiffers, cacheVolumesOf, desiredBuild, paramValues, heldBuildMessage, isManaged, preflightBuild, profileEnvMissing, type BuildObject, type BuildRequest } from '../lib/build.js';
-import { parseLabels, validateDuration, validateLabelName, validateName } from '../lib/validate.js';
+import { buildSpecDiffers, cacheVolumesOf, desiredBuild, paramValues, heldBuildMessage, isManaged, preflightBuild, profileEnvMissing, type BuildObject, type BuildRequest, type SecretCheck } from '../lib/build.js';
+import { parseLabels, refuseReservedLabels, validateDuration, validateImageRef, validateLabelName, validateName, validateSourceUrl } from '../lib/validate.js';
+import { LABEL_MANAGED } from '../lib/patch.js';
 import { CliError, ExitCode, conflictError, usageError } from '../lib/errors.js';
 
 export interface CreateBuildArgs extends GlobalArgs, NamespaceArgs, StrategyArgs {
@@ -71,6 +72,26 @@ function parseParams(values: string[] | undefined): [string, string][] {
   });
 }
 
+/**
+ * Whether the Secret exists; undefined when it cannot be told. The Tasks' Role does not grant
+ * get on secrets (reading one returns its data, which this tool never needs): a forbidden read
+ * is a warning, and Shipwright's own check (SpecSourceSecretRefNotFound) still applies.
+ */
+async function secretExists(kube: Kube, namespace: string, name: string, flag: string): Promise<boolean | undefined> {
+  try {
+    await kube.core.readNamespacedSecret({ name, namespace });
+    return true;
+  } catch (err) {
+    const { code } = statusOf(err);
+    if (code === 404) return false;
+    if (code === 403) {
+      progress('create-build', `warning: cannot check that Secret ${namespace}/${name} (${flag}) exists (forbidden: get secrets); Shipwright will report it if it does not`);
+      return undefined;
+    }
+    throw translate(`get Secret ${namespace}/${name}`, err);
+  }
+}
+
 const buildsApi = (namespace: string) => ({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'builds', namespace });
 
 export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof GlobalArgs>): Promise<CreateBuildResult> {
@@ -80,6 +101,12 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
   const pvcName = validateName('--pvc', argv.pvc, 63);
   if (!argv['source-url']?.trim()) throw usageError('--source-url is empty', 'give the Git URL of the sources');
   if (!argv['output-image']?.trim()) throw usageError('--output-image is empty', 'give the image to push');
+  const sourceUrl = validateSourceUrl('--source-url', argv['source-url']);
+  const outputImage = validateImageRef('--output-image', argv['output-image']);
+  const cloneSecret = argv['clone-secret'] === undefined ? undefined : validateName('--clone-secret', argv['clone-secret']);
+  const pushSecret = argv['push-secret'] === undefined ? undefined : validateName('--push-secret', argv['push-secret']);
+  const labels = parseLabels('--label', argv.label);
+  refuseReservedLabels('--label', labels, [LABEL_MANAGED]);
   if (argv['build-timeout'] !== undefined) {
     validateDuration('--build-timeout', argv['build-timeout']);
     // spec.timeout is a Go duration: a plain number of seconds needs its unit.
@@ -94,14 +121,19 @@ export async function ensureBuild(kube: Kube, argv: Omit<CreateBuildArgs, keyof 
   const pvc = await callOptional(`get PersistentVolumeClaim ${namespace}/${pvcName}`, () => kube.core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace }));
   const req: BuildRequest = {
     name, namespace, strategy: target, pvc: pvcName, cacheVolumes: cache.volumes,
-    sourceUrl: argv['source-url'], revision: argv['source-revision'], contextDir: argv['context-dir'], cloneSecret: argv['clone-secret'],
-    outputImage: argv['output-image'], outputInsecure: argv['output-insecure'], pushSecret: argv['push-secret'],
+    sourceUrl, revision: argv['source-revision'], contextDir: argv['context-dir'], cloneSecret,
+    outputImage, outputInsecure: argv['output-insecure'], pushSecret,
     params: paramValues(parseParams(argv.param), strategy), env: strategy ? profileEnvMissing(strategy, refLabel(target)) : {},
-    labels: parseLabels('--label', argv.label), timeout: argv['build-timeout'],
+    labels, timeout: argv['build-timeout'],
   };
   const desired = desiredBuild(req);
-  const problems = preflightBuild(desired, strategy, { exists: Boolean(pvc), terminating: Boolean(pvc?.metadata?.deletionTimestamp), name: pvcName });
+  const secrets: SecretCheck[] = [];
+  if (cloneSecret) secrets.push({ role: 'source', name: cloneSecret, exists: await secretExists(kube, namespace, cloneSecret, '--clone-secret') });
+  if (pushSecret) secrets.push({ role: 'output', name: pushSecret, exists: await secretExists(kube, namespace, pushSecret, '--push-secret') });
+  const problems = preflightBuild(desired, strategy, { exists: Boolean(pvc), terminating: Boolean(pvc?.metadata?.deletionTimestamp), name: pvcName }, secrets);
   if (problems.length) {
+    // Nothing found may only mean the namespace is not there: say that instead.
+    if (await namespaceMissing(kube, namespace)) throw namespaceNotFoundError(namespace, `create ${label}`);
     throw new CliError(`${label} would not work: ${problems.map((p) => `${p.reason}: ${p.message}`).join('; ')}`, {
       exitCode: problems.some((p) => /NotFound/.test(p.reason)) ? ExitCode.notFound : ExitCode.usage,
       hint: problems.map((p) => (argv.mode === 'in-place' ? p.fix.replace("'shipwright-cache patch-strategy'", `'shipwright-cache patch-strategy --mode in-place --kind ${target.kind} --strategy ${target.name}'`) : p.fix)).join('; '),

@@ -89,9 +89,16 @@ export function profileEnvMissing(strategy: StrategyObject, label: string): Reco
 
 export interface PreflightProblem {
   /** The reason Shipwright would report (Build status.reason), or ours for checks it does not make. */
-  reason: 'UndefinedVolume' | 'VolumeNotOverridable' | 'BuildStrategyNotFound' | 'ClusterBuildStrategyNotFound' | 'PersistentVolumeClaimNotFound' | 'PersistentVolumeClaimTerminating' | 'UndefinedParameter';
+  reason: 'SpecSourceSecretRefNotFound' | 'SpecOutputSecretRefNotFound' | 'UndefinedVolume' | 'VolumeNotOverridable' | 'BuildStrategyNotFound' | 'ClusterBuildStrategyNotFound' | 'PersistentVolumeClaimNotFound' | 'PersistentVolumeClaimTerminating' | 'UndefinedParameter';
   message: string;
   fix: string;
+}
+
+/** A Secret the Build references: exists is undefined when it could not be checked (forbidden). */
+export interface SecretCheck {
+  role: 'source' | 'output';
+  name: string;
+  exists?: boolean;
 }
 
 /**
@@ -99,8 +106,18 @@ export interface PreflightProblem {
  * strategies.go), plus the one it does not: that the claim exists (a missing
  * claim leaves the build pod Pending forever).
  */
-export function preflightBuild(build: BuildObject, strategy: StrategyObject | undefined, pvc: { exists: boolean; terminating?: boolean; name: string }): PreflightProblem[] {
+export function preflightBuild(build: BuildObject, strategy: StrategyObject | undefined, pvc: { exists: boolean; terminating?: boolean; name: string }, secrets: SecretCheck[] = []): PreflightProblem[] {
   const problems: PreflightProblem[] = [];
+  // Shipwright checks the referenced Secrets exist (pkg/validate/secrets.go); exists undefined = could not tell.
+  for (const s of secrets) {
+    if (s.exists !== false) continue;
+    const ns = build.metadata.namespace;
+    if (s.role === 'source') {
+      problems.push({ reason: 'SpecSourceSecretRefNotFound', message: `Secret ${ns}/${s.name} (--clone-secret) does not exist`, fix: `create it (kubectl create secret generic ${s.name} -n ${ns} --type=kubernetes.io/basic-auth --from-literal=username=... --from-literal=password=..., or --type=kubernetes.io/ssh-auth --from-file=ssh-privatekey=...), or correct --clone-secret` });
+    } else {
+      problems.push({ reason: 'SpecOutputSecretRefNotFound', message: `Secret ${ns}/${s.name} (--push-secret) does not exist`, fix: `create it (kubectl create secret docker-registry ${s.name} -n ${ns} --docker-server=... --docker-username=... --docker-password=...), or correct --push-secret` });
+    }
+  }
   const ref = build.spec.strategy as { name: string; kind: string };
   if (!strategy) {
     const reason = ref.kind === 'ClusterBuildStrategy' ? 'ClusterBuildStrategyNotFound' : 'BuildStrategyNotFound';

@@ -223,6 +223,8 @@ export function translate(what: string, err: unknown, attempts = 1): Error {
         cause: err,
       });
     case 404:
+      // Writing into a namespace that does not exist: the NamespaceLifecycle admission answers for the namespace.
+      if (body?.details?.kind === 'namespaces' && body.details.name) return namespaceNotFoundError(body.details.name, what, err);
       return new CliError(`${what}: not found${body?.message ? ` (${body.message})` : ''}`, { exitCode: ExitCode.notFound, cause: err });
     case 409:
       return new CliError(`${what}: conflict: ${msg}`, { exitCode: ExitCode.conflict, hint: 'the object changed meanwhile; run the command again', cause: err });
@@ -259,6 +261,30 @@ export function translate(what: string, err: unknown, attempts = 1): Error {
     }
     default:
       return new CliError(`${what}: API error ${code}: ${msg}`, { exitCode: ExitCode.failed, cause: err });
+  }
+}
+
+/** The one message for a namespace that does not exist, whichever command meets it. */
+export function namespaceNotFoundError(namespace: string, what?: string, cause?: unknown): CliError {
+  return new CliError(`namespace '${namespace}' does not exist${what ? ` (${what})` : ''}`, {
+    exitCode: ExitCode.notFound,
+    hint: `create it (kubectl create namespace ${namespace}), or pass the namespace you meant with --namespace`,
+    cause,
+  });
+}
+
+/**
+ * True when the namespace surely does not exist. Reading a namespace is cluster-scoped and the
+ * Tasks' Role does not grant it: forbidden (or any other failure) answers false, "cannot tell".
+ * Reads of namespaced objects in a missing namespace are plain 404s; a command that has only
+ * read (and found nothing) asks this before blaming the objects.
+ */
+export async function namespaceMissing(kube: Kube, namespace: string): Promise<boolean> {
+  try {
+    await kube.core.readNamespace({ name: namespace });
+    return false;
+  } catch (err) {
+    return statusOf(err).code === 404;
   }
 }
 

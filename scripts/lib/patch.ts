@@ -43,6 +43,49 @@ export const STORAGE_DRIVERS = ['overlay', 'vfs'] as const;
 /** /var/lib/containers/ and /var/lib//containers name /var/lib/containers. */
 const normPath = (p: string): string => posix.normalize(p).replace(/(.)\/+$/, '$1');
 
+/** The description of the volumes this tool adds (its mark: such a volume is ours to reuse). */
+const OURS = '(added by shipwright-cache)';
+
+/**
+ * True when the volume `name` in the strategy can be used as the tool's own volume: an
+ * emptyDir with no other source, or one carrying our description. Anything else (a configMap,
+ * a secret, a PVC the author named so) belongs to the strategy's author.
+ */
+export function isReusableVolume(v: StrategyVolume): boolean {
+  if (typeof v.description === 'string' && v.description.includes(OURS)) return true;
+  const sources = Object.keys(v).filter((k) => !['name', 'description', 'overridable'].includes(k) && (v as Record<string, unknown>)[k] !== undefined);
+  return sources.length === 1 && sources[0] === 'emptyDir';
+}
+
+/** Why a volume of the strategy named like one of ours cannot be used as ours. */
+function volumeNameConflict(strategyLabel: string, v: StrategyVolume, role: string) {
+  const kind = Object.keys(v).filter((k) => !['name', 'description', 'overridable'].includes(k)).join(', ') || 'no source';
+  return conflictError(
+    `${strategyLabel} already declares a volume '${v.name}' (${kind}) that is not an emptyDir; shipwright-cache uses that name for ${role} and will not take over the strategy's own volume`,
+    `rename the strategy's volume '${v.name}' (in spec.volumes and its volumeMounts), then run patch-strategy again`,
+  );
+}
+
+/**
+ * The first duplicate that makes the strategy's pod invalid: two volumes with one name, two
+ * steps with one name, or a step with two mounts at one path. Undefined when there is none.
+ */
+export function duplicateInStrategy(spec: StrategySpec): { what: string; fix: string } | undefined {
+  const firstDup = (names: string[]) => names.find((n, i) => names.indexOf(n) !== i);
+  const vol = firstDup((spec.volumes ?? []).map((v) => v.name));
+  if (vol !== undefined) return { what: `spec.volumes declares volume '${vol}' more than once`, fix: `keep one volume '${vol}' in the strategy (rename or remove the others), then run again` };
+  const step = firstDup((spec.steps ?? []).map((s) => s.name));
+  if (step !== undefined) return { what: `spec.steps has more than one step named '${step}'`, fix: `give every step of the strategy its own name, then run again` };
+  for (const s of spec.steps ?? []) {
+    const path = firstDup((s.volumeMounts ?? []).map((m) => normPath(m.mountPath)));
+    if (path !== undefined) {
+      const names = (s.volumeMounts ?? []).filter((m) => normPath(m.mountPath) === path).map((m) => `'${m.name}'`).join(' and ');
+      return { what: `step '${s.name}' mounts ${names} at the same path ${path}`, fix: `keep one mount at ${path} in step '${s.name}', then run again` };
+    }
+  }
+  return undefined;
+}
+
 /** sha256 over a canonical (sorted keys) JSON rendering; 16 hex digits. */
 export function specHash(spec: unknown): string {
   return createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16);
@@ -63,6 +106,8 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
   if (!spec || !Array.isArray(spec.steps) || spec.steps.length === 0) {
     throw usageError(`${strategyLabel} has no spec.steps; it is not a Shipwright build strategy`, 'check the name and kind of the strategy');
   }
+  const dup = duplicateInStrategy(spec);
+  if (dup) throw conflictError(`${strategyLabel}: ${dup.what}; the build pod would be invalid`, dup.fix);
   let match = detectProfile(spec);
   if (opts.profileId) {
     const forced = profileById(opts.profileId);
@@ -133,13 +178,14 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
     for (const [step, path] of at) {
       if ((step.volumeMounts ?? []).some((m) => normPath(m.mountPath) === path)) continue;
       const existing = volumes.find((v) => v.name === CACHE_VOLUME);
+      if (existing && !isReusableVolume(existing)) throw volumeNameConflict(strategyLabel, existing, 'the cache volume it adds');
       if (existing && existing.overridable !== true && !changes.some((c) => c.type === 'volume-overridable' && c.volume === CACHE_VOLUME)) {
         changes.push({ type: 'volume-overridable', volume: CACHE_VOLUME, before: existing.overridable });
       }
       if (!existing && !addedVolume) {
         changes.push({
           type: 'volume-added',
-          volume: { name: CACHE_VOLUME, description: 'Build cache kept between BuildRuns; point it at a PersistentVolumeClaim in the Build (added by shipwright-cache)', overridable: true, emptyDir: {} },
+          volume: { name: CACHE_VOLUME, description: `Build cache kept between BuildRuns; point it at a PersistentVolumeClaim in the Build ${OURS}`, overridable: true, emptyDir: {} },
           createdList: volumesListCreated,
         });
         addedVolume = true;
@@ -162,10 +208,12 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
       (s) => changes.some((c) => c.type === 'mount-added' && c.step === s.name) && !(s.volumeMounts ?? []).some((m) => normPath(m.mountPath) === mountPath),
     );
     if (steps.length === 0) continue;
-    if (!volumes.some((v) => v.name === dir.volume)) {
+    const existing = volumes.find((v) => v.name === dir.volume);
+    if (existing && !isReusableVolume(existing)) throw volumeNameConflict(strategyLabel, existing, `the ${dir.what}`);
+    if (!existing) {
       changes.push({
         type: 'volume-added',
-        volume: { name: dir.volume, description: `${dir.what}; beside the cache volume (added by shipwright-cache)`, emptyDir: {} },
+        volume: { name: dir.volume, description: `${dir.what}; beside the cache volume ${OURS}`, emptyDir: {} },
         createdList: volumesListCreated,
       });
       volumesListCreated = false;

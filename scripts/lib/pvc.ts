@@ -4,6 +4,9 @@ import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client
 import { CliError, ExitCode, conflictError, notFoundError, usageError } from './errors.js';
 import { parseQuantity } from './validate.js';
 
+/** Labels desiredPvc sets itself (--label cannot override them). */
+export const PVC_OWN_LABELS = ['app.kubernetes.io/managed-by', 'app.kubernetes.io/component'] as const;
+
 export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 
 export interface PvcRequest {

@@ -1,7 +1,7 @@
 // Reading and writing (Cluster)BuildStrategies, and the two ways of making one
 // cache-ready: a namespaced copy (default) or an in-place JSON Patch.
 import { YAML } from 'zx';
-import { call, callOptional, jsonPatch, SHIPWRIGHT_API, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, translate, type Kube } from './kube.js';
+import { call, callOptional, jsonPatch, namespaceMissing, namespaceNotFoundError, SHIPWRIGHT_API, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, translate, type Kube } from './kube.js';
 import { CliError, ExitCode, conflictError, notFoundError } from './errors.js';
 import { applyJsonPatch, escapeToken, type JsonPatchOp } from './jsonpatch.js';
 import {
@@ -47,6 +47,7 @@ export async function readStrategy(kube: Kube, r: StrategyRef): Promise<Strategy
 export async function requireStrategy(kube: Kube, r: StrategyRef): Promise<StrategyObject> {
   const s = await readStrategy(kube, r);
   if (!s) {
+    if (r.namespace && (await namespaceMissing(kube, r.namespace))) throw namespaceNotFoundError(r.namespace, `get ${refLabel(r)}`);
     const other: StrategyKind = r.kind === 'ClusterBuildStrategy' ? 'BuildStrategy' : 'ClusterBuildStrategy';
     throw notFoundError(`${refLabel(r)} does not exist`, `check the name, or whether it is a ${other} (--kind ${other}); list them with kubectl get ${plural(r.kind)}${r.namespace ? ' -n ' + r.namespace : ''}`);
   }
@@ -211,6 +212,7 @@ export async function patchAsCopy(kube: Kube, src: StrategyRef, target: Strategy
   const existing = await readStrategy(kube, target);
   if (!existing) {
     const diff = unifiedDiff(toYaml(forDiff(source)), toYaml(desired), [`${refLabel(src)} (source)`, `${label} (copy)`]);
+    if (opts.dryRun && (await namespaceMissing(kube, target.namespace!))) throw namespaceNotFoundError(target.namespace!, `create ${label}`);
     if (opts.dryRun) return out('would-change', `would create ${label} from ${refLabel(src)}`, diff);
     await call(`create ${label}`, () => kube.custom.createNamespacedCustomObject({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'buildstrategies', namespace: target.namespace!, body: desired }));
     return out('created', `created ${label} from ${refLabel(src)}: ${plan.changes.map(describeChange).join('; ') || 'no change needed'}`, diff);

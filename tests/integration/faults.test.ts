@@ -22,7 +22,7 @@ S.before(async () => {
   ns = await newNamespace(kube, 'faults');
   strategy = (await installStrategy(kube, 'buildah-shipwright-managed-push')).metadata.name;
   await kube.storage.createStorageClass({ body: { metadata: { name: `${ns}-sc` }, provisioner: 'example.com/none', volumeBindingMode: 'WaitForFirstConsumer' } });
-  for (const c of [['cache-pvc', '-n', ns, '--name', 'cache', '--storage-class', `${ns}-sc`], ['patch-strategy', '-n', ns, '-s', strategy], ['create-build', '-n', ns, '-s', strategy, '--pvc', 'cache', '--build', 'app', '--source-url', 'https://bot:s3cr3t-token@git.example.com/app.git', '--output-image', 'r/app', '--no-wait']]) {
+  for (const c of [['cache-pvc', '-n', ns, '--name', 'cache', '--storage-class', `${ns}-sc`], ['patch-strategy', '-n', ns, '-s', strategy], ['create-build', '-n', ns, '-s', strategy, '--pvc', 'cache', '--build', 'app', '--source-url', 'https://git.example.com/app.git', '--output-image', 'r/app', '--no-wait']]) {
     const r = await cli(c);
     assert.is(r.code, 0, r.stderr);
   }

@@ -86,11 +86,15 @@ const RBAC_TABLE: Grant[] = [
 const NOT_GRANTED: Record<string, string> = {
   'shipwright.io/buildstrategies delete': 'deleteCopy belongs to unpatch-strategy, which no Task runs',
   'shipwright.io/builds list': 'buildsUsing (is the copy still used?) belongs to unpatch-strategy, which no Task runs',
+  '/secrets get': 'create-build checks --clone-secret/--push-secret exist; reading a Secret returns its data, so forbidden is only a warning',
+  '/namespaces get': 'a command that found nothing asks whether the namespace exists (cluster-scoped); forbidden means "cannot tell"',
 };
 
 /** Kubernetes client methods: core/storage ones by name, custom-object ones by verb (resource from the call). */
 const TYPED_METHODS: Record<string, [group: string, resource: string, verb: string]> = {
   readNamespacedPersistentVolumeClaim: ['', 'persistentvolumeclaims', 'get'],
+  readNamespacedSecret: ['', 'secrets', 'get'],
+  readNamespace: ['', 'namespaces', 'get'],
   createNamespacedPersistentVolumeClaim: ['', 'persistentvolumeclaims', 'create'],
   patchNamespacedPersistentVolumeClaim: ['', 'persistentvolumeclaims', 'patch'],
   listNamespacedEvent: ['', 'events', 'list'],

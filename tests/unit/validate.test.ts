@@ -28,7 +28,7 @@ test('sizes: Kubernetes quantities', () => {
   usage(() => validateSize('--size', '0'), /not a storage size/);
   usage(() => validateSize('--size', '1.1Gi'), /--size '1.1Gi' is not a whole number of bytes/);
   usage(() => validateSize('--size', '500m'), /not a storage size/);
-  usage(() => validateSize('--size', '99999999999999999999Ei'), /not a whole number of bytes/);
+  usage(() => validateSize('--size', '99999999999999999999Ei'), /is too large: at most 8191Ti/);
   assert.is(validateSize('--size', '1.5Gi'), '1.5Gi');
   // what the API server stores for 1.1Gi reads back as the same number of bytes
   assert.is(parseQuantity('1181116006400m'), 1181116006.4);
