@@ -152,13 +152,14 @@ function describe(value: unknown): string {
 /**
  * Validates --min-speedup (env SHIPWRIGHT_CACHE_MIN_SPEEDUP): a finite number
  * greater than 0. Values below 1 are allowed (warm may be slower, e.g. to catch
- * only a regression). Throws a usage error naming the flag otherwise.
+ * only a regression). Throws a usage error naming the flag otherwise (the CLI
+ * adds "(from SHIPWRIGHT_CACHE_MIN_SPEEDUP)" when the value came from there).
  */
 export function parseMinSpeedup(value: unknown): number {
   const n = toNumber(value);
   if (n === null || !Number.isFinite(n) || n <= 0) {
     throw usageError(
-      `--min-speedup (env SHIPWRIGHT_CACHE_MIN_SPEEDUP) must be a number greater than 0, got ${describe(value)}`,
+      `--min-speedup must be a number greater than 0, got ${describe(value)}`,
       `pass e.g. --min-speedup ${DEFAULT_MIN_SPEEDUP} to require warm runs ${DEFAULT_MIN_SPEEDUP}x faster than the cold run`,
     );
   }
@@ -170,7 +171,7 @@ export function parseMinWarmRuns(value: unknown): number {
   const n = toNumber(value);
   if (n === null || !Number.isInteger(n) || n < 1) {
     throw usageError(
-      `--min-warm-runs (env SHIPWRIGHT_CACHE_MIN_WARM_RUNS) must be a whole number >= 1, got ${describe(value)}`,
+      `--min-warm-runs must be a whole number >= 1, got ${describe(value)}`,
       'pass e.g. --min-warm-runs 3',
     );
   }
