@@ -4,7 +4,8 @@
 // (e.g. SHIPWRIGHT_CACHE_PVC_NAME), which is how the Tasks pass parameters.
 import yargs from 'yargs';
 import { commands } from './commands/index.js';
-import { ExitCode, exitCodeOf, formatError, usageError } from './lib/errors.js';
+import { CliError, ExitCode, exitCodeOf, usageError } from './lib/errors.js';
+import { redact } from './lib/failures.js';
 
 /** Options that take several values; every other option keeps the last one given. */
 const ARRAY_OPTIONS = new Set(['_', 'label', 'param']);
@@ -42,13 +43,23 @@ export function buildCli(argv: string[]) {
     .scriptName('shipwright-cache')
     .usage('$0 <command> [options]\n\nPersistent build caches for Shipwright builds.')
     .env('SHIPWRIGHT_CACHE')
+    // -ojson means -o json (as kubectl reads it), not -o -j -s -n: no grouping of short flags.
+    .parserConfiguration({ 'short-option-groups': false })
     // A repeated single-valued flag takes its last value (as kubectl does); array options still collect.
     .middleware((argv) => {
       for (const [k, v] of Object.entries(argv)) if (Array.isArray(v) && !ARRAY_OPTIONS.has(k)) argv[k] = v.at(-1);
     }, true)
+    // A number option given something else reaches yargs as NaN: refuse it here, naming the flag and the value given.
+    .middleware((parsed) => {
+      for (const [k, v] of Object.entries(parsed)) {
+        if (typeof v !== 'number' || !Number.isNaN(v) || !/^[a-z][a-z0-9-]+$/.test(k)) continue;
+        const raw = rawValue(argv, k);
+        throw usageError(`--${k}${raw === undefined ? '' : ` '${raw}'`} is not a number`, `give a whole number, e.g. --${k} 3`);
+      }
+    }, true)
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format of the result on stdout' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress lines on stderr' })
-    .option('debug', { type: 'boolean', default: false, describe: 'Print stack traces of errors (also SHIPWRIGHT_CACHE_DEBUG=1)' })
+    .option('debug', { type: 'boolean', default: false, describe: 'Print stack traces of errors (also SHIPWRIGHT_CACHE_DEBUG=1; true/false, 1/0, yes/no)' })
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .recommendCommands()
@@ -66,52 +77,159 @@ export function buildCli(argv: string[]) {
 
 const ENV_PREFIX = 'SHIPWRIGHT_CACHE_';
 const GLOBAL_OPTIONS = ['output', 'quiet', 'debug', 'help', 'version'];
+const GLOBAL_ALIASES: Record<string, string[]> = { output: ['o'], quiet: ['q'], help: ['h'] };
+/** Environment variables never read as options: help and version are only real flags (a stray SHIPWRIGHT_CACHE_HELP=1 must not turn `gate` into a no-op that exits 0). */
+const ENV_IGNORED = new Set(['HELP', 'VERSION', 'H', 'V']);
+
+const envName = (option: string) => ENV_PREFIX + option.toUpperCase().replace(/-/g, '_');
+
+interface OptionInfo {
+  key: Record<string, unknown>;
+  alias: Record<string, string[]>;
+  boolean: string[];
+}
+
+/** The command named on the command line (skipping the value of -o/--output); undefined when none. */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return argv[i + 1];
+    if (a === '-o' || a === '--output') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+function commandOptions(name: string | undefined): OptionInfo | undefined {
+  const cmd = commands.find((c) => String(c.command).split(' ')[0] === name);
+  if (!cmd || typeof cmd.builder !== 'function') return undefined;
+  type WithOptions = { getOptions(): OptionInfo };
+  return ((cmd.builder as (y: unknown) => unknown)(yargs([])) as WithOptions).getOptions();
+}
 
 /**
  * Environment variables for options the chosen command does not have are
  * ignored (one set of SHIPWRIGHT_CACHE_* variables can serve every command),
  * and an empty one means "not set" (Tekton passes empty params as "").
  */
-function filterEnv(argv: string[], booleans: Set<string>): void {
-  const name = argv.find((a) => !a.startsWith('-'));
-  const cmd = commands.find((c) => String(c.command).split(' ')[0] === name);
+function filterEnv(info: OptionInfo | undefined, booleans: Set<string>): void {
   let known: Set<string> | undefined;
-  if (cmd && typeof cmd.builder === 'function') {
-    type WithOptions = { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]>; boolean: string[] } };
-    const o = ((cmd.builder as (y: unknown) => unknown)(yargs([])) as WithOptions).getOptions();
-    known = new Set([...GLOBAL_OPTIONS, ...Object.keys(o.key), ...Object.values(o.alias).flat()]);
-    o.boolean.forEach((b) => booleans.add(b));
+  if (info) {
+    known = new Set([...GLOBAL_OPTIONS, ...Object.keys(info.key), ...Object.values(info.alias).flat()]);
+    info.boolean.forEach((b) => booleans.add(b));
   }
   for (const k of Object.keys(process.env)) {
     if (!k.startsWith(ENV_PREFIX) || k === `${ENV_PREFIX}DEBUG`) continue;
+    if (ENV_IGNORED.has(k.slice(ENV_PREFIX.length))) {
+      delete process.env[k];
+      continue;
+    }
     const opt = k.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
     const camel = opt.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (process.env[k] === '' || (known && !known.has(opt) && !known.has(camel))) delete process.env[k];
   }
 }
 
+/** Short aliases that take a value, for splitting -ojson into -o json. */
+function valueAliases(info: OptionInfo | undefined): Set<string> {
+  const out = new Set(['o']);
+  for (const [key, aliases] of Object.entries(info?.alias ?? {})) {
+    if (info?.boolean.includes(key)) continue;
+    for (const a of aliases) if (a.length === 1) out.add(a);
+  }
+  return out;
+}
+
+/** -ojson / -nci (a short alias glued to its value) into -o json / -n ci. */
+function splitShortValues(argv: string[], aliases: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const m = /^-([a-zA-Z])([^=-].*)$/.exec(a);
+    if (m && aliases.has(m[1])) out.push(`-${m[1]}`, m[2]);
+    else out.push(a);
+  }
+  return out;
+}
+
+/** The names an option goes by on the command line: itself and its aliases. */
+function namesOf(option: string, info: OptionInfo | undefined): string[] {
+  const aliases = { ...GLOBAL_ALIASES, ...(info?.alias ?? {}) };
+  const names = new Set([option, ...(aliases[option] ?? [])]);
+  for (const [key, list] of Object.entries(aliases)) if (list.includes(option)) [key, ...list].forEach((n) => names.add(n));
+  return [...names];
+}
+
+/** Whether the command line itself gives `option` (so an error about it is not the environment's). */
+function givenOnCommandLine(argv: string[], option: string, info: OptionInfo | undefined): boolean {
+  return namesOf(option, info).some((n) => {
+    const flag = n.length === 1 ? `-${n}` : `--${n}`;
+    return argv.some((a) => a === flag || a.startsWith(`${flag}=`) || (n.length > 1 && a === `--no-${n}`));
+  });
+}
+
+/** The text given for an option: on the command line (--x v, --x=v), else from its environment variable. */
+function rawValue(argv: string[], option: string): string | undefined {
+  for (let i = argv.length - 1; i >= 0; i--) {
+    if (argv[i].startsWith(`--${option}=`)) return argv[i].slice(option.length + 3);
+    if (argv[i] === `--${option}` && i + 1 < argv.length) return argv[i + 1];
+  }
+  return process.env[envName(option)];
+}
+
+/**
+ * A usage error names the flag; when the value came from SHIPWRIGHT_CACHE_<FLAG>
+ * (the Tasks pass every parameter that way), says so: "--runs (from SHIPWRIGHT_CACHE_RUNS)".
+ * Covers our messages (--flag) and yargs' ("Argument: flag").
+ */
+export function blameEnvironment(message: string, argv: string[], info?: OptionInfo): string {
+  const seen = new Set<string>();
+  return message.replace(/--([a-z][a-z0-9-]*)|Argument: ([a-zA-Z][a-zA-Z0-9-]*)/g, (m: string, flag?: string, arg?: string) => {
+    const option = flag ?? arg!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const env = envName(option);
+    if (seen.has(option) || !process.env[env] || message.includes(env) || givenOnCommandLine(argv, option, info)) return m;
+    seen.add(option);
+    return `${m} (from ${env})`;
+  });
+}
+
+const USAGE_FIX = "run 'shipwright-cache --help' for the commands and options";
+
 export async function main(argv: string[]): Promise<number> {
   const booleans = new Set(['quiet', 'debug']);
-  filterEnv(argv, booleans);
-  const debug = argv.includes('--debug') || /^(1|true)$/i.test(process.env.SHIPWRIGHT_CACHE_DEBUG ?? '');
+  const info = commandOptions(commandName(argv));
+  filterEnv(info, booleans);
+  argv = splitShortValues(argv, valueAliases(info));
+  const debug = argv.some((a) => a === '--debug' || (a.startsWith('--debug=') && TRUE.test(a.slice(8)))) || TRUE.test(process.env.SHIPWRIGHT_CACHE_DEBUG ?? '');
+  const json = jsonOutput(argv);
   try {
+    const name = commandName(argv);
+    if (name !== undefined && !commands.some((c) => String(c.command).split(' ')[0] === name)) {
+      const names = commands.map((c) => String(c.command).split(' ')[0]);
+      throw Object.assign(new Error(`unknown command '${name}'; the commands are: ${names.join(', ')}`), { usage: true });
+    }
     argv = normalizeBooleans(argv, booleans);
     await buildCli(argv).parseAsync();
     return Number(process.exitCode ?? ExitCode.ok);
   } catch (err) {
-    if (err instanceof Error && (err as { usage?: boolean }).usage) {
-      process.stderr.write(`error: ${err.message}\n  fix: run 'shipwright-cache --help' for the commands and options\n`);
-      return ExitCode.usage;
-    }
-    process.stderr.write(formatError(err) + '\n');
-    if (jsonOutput(argv)) process.stdout.write(JSON.stringify({ error: { message: formatError(err).replace(/^error: /, ''), exitCode: exitCodeOf(err) } }, null, 2) + '\n');
+    const usage = err instanceof Error && (err as { usage?: boolean }).usage === true;
+    if (err instanceof Error && (usage || exitCodeOf(err) === ExitCode.usage)) err.message = blameEnvironment(err.message, argv, info);
+    const message = redact(err instanceof Error ? err.message : String(err));
+    const fix = usage ? USAGE_FIX : err instanceof CliError && err.hint ? redact(err.hint) : undefined;
+    process.stderr.write(`error: ${message}${fix ? `\n  fix: ${fix}` : ''}\n`);
+    const code = usage ? ExitCode.usage : exitCodeOf(err);
+    if (json) process.stdout.write(JSON.stringify({ error: { message: message.replace(/\n\s*/g, ' '), ...(fix ? { fix } : {}), exitCode: code } }, null, 2) + '\n');
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-    return exitCodeOf(err);
+    return code;
   }
 }
 
-
-const jsonOutput = (argv: string[]) => argv.some((a, i) => a === '--output=json' || a === '-o=json' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json')) || process.env.SHIPWRIGHT_CACHE_OUTPUT === 'json';
+const jsonOutput = (argv: string[]) =>
+  argv.some((a, i) => a === '--output=json' || a === '-o=json' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json')) || process.env.SHIPWRIGHT_CACHE_OUTPUT === 'json';
 
 /** Runs the program and exits with its code; SIGINT/SIGTERM let `run` keep its record. */
 export async function run(argv: string[]): Promise<never> {

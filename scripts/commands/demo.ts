@@ -2,16 +2,16 @@
 // Build, measured BuildRuns, gate and report, with the stage and elapsed time
 // shown throughout. Exit code: the gate's (0 pass, 1 fail), or the error's.
 import type { Argv, CommandModule } from 'yargs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { connect, requireShipwright } from '../lib/kube.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { withNamespace, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { resolveStrategyRefs, withStrategy, type StrategyArgs } from '../lib/strategy-options.js';
 import { patchAsCopy, patchInPlace, refLabel } from '../lib/strategies.js';
-import { validateLabelName } from '../lib/validate.js';
+import { validateAccessMode, validateDuration, validateLabelName, validateName, validateSize } from '../lib/validate.js';
 import { evaluateGate } from '../lib/gate.js';
 import { renderTable, verdictLine } from '../lib/report.js';
-import { ExitCode } from '../lib/errors.js';
+import { ExitCode, usageError } from '../lib/errors.js';
 import { ensureCachePvc } from './cache-pvc.js';
 import { ensureBuild } from './create-build.js';
 import { runSequence } from './run.js';
@@ -41,6 +41,38 @@ export interface DemoArgs extends GlobalArgs, NamespaceArgs, StrategyArgs, Omit<
   record?: string;
 }
 
+/** Most runs `demo` (and `run`) takes of each kind. */
+const MAX_RUNS = 1000;
+
+/**
+ * Checks demo's flags that need no cluster, naming them as demo calls them
+ * (--pvc, --run-timeout), before the first API call. The later stages check
+ * the same values again under their own commands' names; they pass by then.
+ */
+export function validateDemoFlags(argv: Pick<DemoArgs, 'pvc' | 'size' | 'access-mode' | 'build' | 'source-url' | 'output-image' | 'param' | 'runs' | 'baseline' | 'reset-image' | 'run-timeout' | 'out-dir' | 'storage-driver'>) {
+  const pvc = validateName('--pvc', argv.pvc, 63);
+  const size = validateSize('--size', argv.size);
+  const accessMode = validateAccessMode('--access-mode', argv['access-mode']);
+  validateName('--build', argv.build);
+  if (!argv['source-url']?.trim()) throw usageError('--source-url is empty', 'give the Git URL of the sources');
+  if (!argv['output-image']?.trim()) throw usageError('--output-image is empty', 'give the image to push');
+  for (const v of argv.param ?? []) {
+    if (v.indexOf('=') <= 0) throw usageError(`--param '${v}' is not name=value`, 'e.g. --param dockerfile=Containerfile (repeat it for each value of an array parameter)');
+  }
+  const runs = argv.runs as unknown;
+  if (typeof runs !== 'number' || !Number.isInteger(runs) || runs < 2 || runs > MAX_RUNS) {
+    throw usageError(`--runs ${String(runs)} is not a whole number from 2 to ${MAX_RUNS}`, 'e.g. --runs 3: one cold run and two warm runs');
+  }
+  const baseline = argv.baseline as unknown;
+  if (typeof baseline !== 'number' || !Number.isInteger(baseline) || baseline < 0 || baseline > MAX_RUNS) {
+    throw usageError(`--baseline ${String(baseline)} is not a whole number from 0 to ${MAX_RUNS}`, 'e.g. --baseline 2 for two uncached runs to compare with, or 0 for none');
+  }
+  if (!argv['reset-image']?.trim()) throw usageError('--reset-image is empty', 'give an image with sh and find, or leave the default');
+  validateDuration('--run-timeout', argv['run-timeout']);
+  if (!argv['out-dir']?.trim()) throw usageError('--out-dir is empty', 'give a directory for the record and the report files');
+  return { pvc, size, accessMode };
+}
+
 export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
   command: 'demo',
   describe: 'Everything in one go on the current cluster: cache PVC, strategy patch, Build, measured runs, gate, report',
@@ -66,19 +98,33 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
       .option('out-dir', { type: 'string', default: 'shipwright-cache-report', describe: 'Directory for the record and the report files' }) as unknown as Argv<DemoArgs>,
   handler: async (argv) => {
     setQuiet(argv.quiet);
+    // Every flag is checked here, under demo's own names, before anything is created:
+    // a typo must not leave a PVC, a strategy copy and a Build behind.
     const gateOpts = gateOptionsFrom({ ...argv, record: '' });
+    const flags = validateDemoFlags(argv);
+    if ((gateOpts.minWarmRuns ?? 1) > argv.runs - 1) {
+      throw usageError(`--min-warm-runs ${gateOpts.minWarmRuns} is more than the ${argv.runs - 1} warm run(s) --runs ${argv.runs} makes`, `pass --runs ${(gateOpts.minWarmRuns ?? 1) + 1} or more, or a smaller --min-warm-runs`);
+    }
+    const recordPath = argv.record ?? join(argv['out-dir'], 'record.json');
+    if (['report.md', 'report.json', 'report.svg'].some((f) => resolve(argv['out-dir'], f) === resolve(recordPath))) {
+      throw usageError(`--record ${recordPath} would be overwritten by the report`, 'name the record something else than report.md/json/svg, or pass another --out-dir');
+    }
     const kube = connect();
     const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
     const { source, target } = resolveStrategyRefs(argv, namespace);
     const stage = (n: number, what: string) => progress(`stage ${n}/6`, what);
     await requireShipwright(kube);
+    // The strategy must exist and be patchable (a known cache profile, no conflicting copy):
+    // plan the patch read-only (dry run) before the first write.
+    const opts = { storageDriver: argv['storage-driver'], dryRun: false, force: false };
+    const plan = argv.mode === 'in-place' ? await patchInPlace(kube, source, { ...opts, dryRun: true }) : await patchAsCopy(kube, source, target, { ...opts, dryRun: true });
+    progress('demo', `strategy ${refLabel(source)}: profile ${plan.profile ?? 'unknown'}${plan.why ? ` (${plan.why})` : ''}`);
 
     stage(1, `cache PVC ${namespace}/${argv.pvc}`);
-    const pvc = await ensureCachePvc(kube, { namespace, name: argv.pvc, size: argv.size, 'access-mode': argv['access-mode'], 'storage-class': argv['storage-class'], timeout: '2m', 'dry-run': false });
+    const pvc = await ensureCachePvc(kube, { namespace, name: flags.pvc, size: flags.size, 'access-mode': flags.accessMode, 'storage-class': argv['storage-class'], timeout: '2m', 'dry-run': false });
     progress('stage 1/6', pvc.message);
 
     stage(2, `strategy: ${argv.mode === 'copy' ? `derive ${refLabel(target)} from` : 'patch in place'} ${refLabel(source)}`);
-    const opts = { storageDriver: argv['storage-driver'], dryRun: false, force: false };
     const patched = argv.mode === 'in-place' ? await patchInPlace(kube, source, opts) : await patchAsCopy(kube, source, target, opts);
     progress('stage 2/6', `${patched.message} (${patched.why})`);
 
@@ -90,7 +136,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     });
     progress('stage 3/6', build.message);
 
-    const record = argv.record ?? join(argv['out-dir'], 'record.json');
+    const record = recordPath;
     stage(4, `${argv.runs} cached run(s)${argv.baseline ? ` + ${argv.baseline} uncached` : ''}, one at a time; record ${record}`);
     const rec = await runSequence(kube, { namespace, build: argv.build, runs: argv.runs, cold: argv.cold, baseline: argv.baseline, record, resume: false, 'reset-image': argv['reset-image'], timeout: argv['run-timeout'], 'lock-timeout': '30m' });
 

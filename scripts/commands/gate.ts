@@ -17,6 +17,7 @@ import {
 } from '../lib/gate.js';
 import type { GlobalArgs } from '../lib/common-options.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
+import { checkRecordConsistency } from '../lib/record-check.js';
 import { readRecord } from '../lib/record-io.js';
 import { verdictLine } from '../lib/report.js';
 import { tektonResults, type TektonResults } from '../lib/tekton-results.js';
@@ -87,7 +88,7 @@ export const gateCommand: CommandModule<GlobalArgs, GateCommandArgs> = {
   handler: async (argv) => {
     setQuiet(argv.quiet);
     const opts = gateOptionsFrom(argv);
-    const record = await readRecord(argv.record);
+    const record = checkRecordConsistency(await readRecord(argv.record), `record file ${argv.record}`);
     progress('gate', `${argv.record}: ${record.runs.length} run(s) of ${record.namespace}/${record.build}`);
     const gate = evaluateGate(record, opts);
     const resultsDir = argv['results-dir'];

@@ -7,6 +7,7 @@ import type { GlobalArgs } from '../lib/common-options.js';
 import { usageError } from '../lib/errors.js';
 import { evaluateGate, type GateResult } from '../lib/gate.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
+import { checkRecordConsistency } from '../lib/record-check.js';
 import { readRecord, writeFileAtomic } from '../lib/record-io.js';
 import { renderJson, renderMarkdown, renderTable, type MachineReport } from '../lib/report.js';
 import type { RunRecord } from '../lib/record.js';
@@ -35,7 +36,7 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
   handler: async (argv) => {
     setQuiet(argv.quiet);
     const opts = gateOptionsFrom(argv);
-    const record = await readRecord(argv.record);
+    const record = checkRecordConsistency(await readRecord(argv.record), `record file ${argv.record}`);
     const gate = evaluateGate(record, opts);
     const { report, files } = await writeReports(record, gate, argv['out-dir'] ?? dirname(argv.record), argv.record);
     emit(argv.output, { ...report, files }, `${renderTable(record, gate)}\nReport files:\n${Object.values(files).map((f) => `  ${f}`).join('\n')}`);

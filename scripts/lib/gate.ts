@@ -152,13 +152,14 @@ function describe(value: unknown): string {
 /**
  * Validates --min-speedup (env SHIPWRIGHT_CACHE_MIN_SPEEDUP): a finite number
  * greater than 0. Values below 1 are allowed (warm may be slower, e.g. to catch
- * only a regression). Throws a usage error naming the flag otherwise.
+ * only a regression). Throws a usage error naming the flag otherwise (the CLI
+ * adds "(from SHIPWRIGHT_CACHE_MIN_SPEEDUP)" when the value came from there).
  */
 export function parseMinSpeedup(value: unknown): number {
   const n = toNumber(value);
   if (n === null || !Number.isFinite(n) || n <= 0) {
     throw usageError(
-      `--min-speedup (env SHIPWRIGHT_CACHE_MIN_SPEEDUP) must be a number greater than 0, got ${describe(value)}`,
+      `--min-speedup must be a number greater than 0, got ${describe(value)}`,
       `pass e.g. --min-speedup ${DEFAULT_MIN_SPEEDUP} to require warm runs ${DEFAULT_MIN_SPEEDUP}x faster than the cold run`,
     );
   }
@@ -170,7 +171,7 @@ export function parseMinWarmRuns(value: unknown): number {
   const n = toNumber(value);
   if (n === null || !Number.isInteger(n) || n < 1) {
     throw usageError(
-      `--min-warm-runs (env SHIPWRIGHT_CACHE_MIN_WARM_RUNS) must be a whole number >= 1, got ${describe(value)}`,
+      `--min-warm-runs must be a whole number >= 1, got ${describe(value)}`,
       'pass e.g. --min-warm-runs 3',
     );
   }
@@ -241,11 +242,21 @@ function cacheHitsFailure(record: RunRecord, warm: RunEntry[], hits: CacheHitSum
   return `cache missed in ${missed.length} of ${hits.warmReporting} warm runs (${missed.map((r) => r.buildRunName).join(', ')} reported 0 cache hits); check that every run mounts the same PVC and nothing resets it between runs`;
 }
 
+/** Refuses (usage error, exit 2) a computed number that is not finite, naming what it was computed from. */
+function refuseNonFinite(what: string, value: number | null, from: string | null): void {
+  if (value === null || Number.isFinite(value)) return;
+  throw usageError(
+    `the record's ${what} is ${String(value)}, not a finite number${from ? `: ${from}` : ''}`,
+    'the times in the record are absurd (edited by hand?); record the runs again with `shipwright-cache run`',
+  );
+}
+
 /**
  * Evaluates the gate on a record. Pure: no I/O, the same inputs give the same
  * result. Every number that can be computed is filled in, even when the gate
  * fails, so that reports can show them. Throws a usage error for invalid
- * options (see parseMinSpeedup / parseMinWarmRuns).
+ * options (see parseMinSpeedup / parseMinWarmRuns), and for a record whose
+ * times give a speedup or spread that is not finite.
  */
 export function evaluateGate(record: RunRecord, opts: GateOptions): GateResult {
   const minSpeedup = parseMinSpeedup(opts.minSpeedup);
@@ -253,6 +264,7 @@ export function evaluateGate(record: RunRecord, opts: GateOptions): GateResult {
   const requireCacheHits = opts.requireCacheHits ?? false;
   const { metric } = opts;
 
+  const label = metricLabel(metric);
   const runs = [...record.runs].sort((a, b) => a.index - b.index);
   const succeeded = runs.filter((r) => r.outcome === 'Succeeded');
   const failedRuns: FailedRun[] = runs
@@ -292,7 +304,16 @@ export function evaluateGate(record: RunRecord, opts: GateOptions): GateResult {
     warmHits: warmReported.reduce((sum, h) => sum + h, 0),
   };
 
-  const label = metricLabel(metric);
+  // Finite times can still divide to Infinity (1e308 s over 1e-320 s) or overflow a spread:
+  // such a record is bad input (hand-made), never a pass.
+  const field = metric === 'build' ? 'phases.build' : 'totalSeconds';
+  const warmNames = warm.map((r) => r.buildRunName);
+  const warmText = `the warm runs (${warmNames.slice(0, 3).join(', ')}${warmNames.length > 3 ? ', ...' : ''})`;
+  refuseNonFinite(`speedup (cold / warm median ${label})`, speedup, cold && `${describeRun(cold)} ${field} ${coldSeconds} s over the ${field} median ${warmMedianSeconds} s of ${warmText}`);
+  refuseNonFinite('spread of the warm runs', warmStats && warmStats.stdev + warmStats.cv, `${field} of ${warmText}`);
+  refuseNonFinite('total-time speedup (cold / warm median total BuildRun time)', totals.speedup, cold && `${describeRun(cold)} totalSeconds ${coldTotal} s over the totalSeconds median ${warmTotalMedian} s of ${warmText}`);
+  refuseNonFinite('speedup vs no cache (baseline median / warm median)', baseline?.speedupVsWarm ?? null, `${field} median ${baselineMedian} s of the baseline runs over ${warmMedianSeconds} s of ${warmText}`);
+
   const comparison =
     coldSeconds !== null && warmMedianSeconds !== null && speedup !== null
       ? `${label} ${formatSeconds(coldSeconds)} cold vs ${formatSeconds(warmMedianSeconds)} warm median = ${formatSpeedup(speedup, minSpeedup)}`

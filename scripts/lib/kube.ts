@@ -296,7 +296,7 @@ export async function requireShipwright(kube: Kube, plural = 'builds'): Promise<
     if (code === 404) {
       return new CliError(`Shipwright Build is not installed: the cluster serves no ${SHIPWRIGHT_API} ${plural}`, {
         exitCode: ExitCode.notFound,
-        hint: 'install Shipwright Build v0.20.x (see the README, "Installing Tekton and Shipwright")',
+        hint: 'install Tekton Pipelines and Shipwright Build v0.20.x: https://shipwright.io/docs/getting-started/installation/ (offline: e2e/install/README.md)',
       });
     }
     if (code === 403) return undefined; // listing cluster strategies may be forbidden to a namespaced role; the real call will tell.

@@ -3,7 +3,7 @@
 // the verdict in the title. No external resources; all text is XML-escaped.
 import { formatSeconds, formatSpeedup, metricLabel, oneLine, type GateResult } from './gate.js';
 import type { RunEntry, RunKind, RunRecord } from './record.js';
-import { MAX_NAME_CHARS, PHASE_ORDER, recordSubtitle, truncateMiddle, verdictLine } from './report.js';
+import { MAX_NAME_CHARS, PHASE_ORDER, drawnRuns, notDrawnNote, recordSubtitle, truncateMiddle, verdictLine } from './report.js';
 
 /** Chart width in px; the height follows from the number of runs. */
 export const SVG_WIDTH = 800;
@@ -152,7 +152,7 @@ function legend(y: number, limitLabel: string | null): string {
  * verdict. `SVG_WIDTH` px wide; valid XML whatever the names and messages.
  */
 export function renderSvg(record: RunRecord, gate: GateResult): string {
-  const runs = [...record.runs].sort((a, b) => a.index - b.index);
+  const { runs, notDrawn } = drawnRuns(record);
   const { margin, plotLeft, plotRight, rowHeight, barHeight, lineHeight } = LAYOUT;
   const lineChars = fitChars(SVG_WIDTH - 2 * margin, 12);
   const subtitle = wrapText(recordSubtitle(record), lineChars, 2);
@@ -178,7 +178,7 @@ export function renderSvg(record: RunRecord, gate: GateResult): string {
   const rowsBottom = firstRowY + runs.length * rowHeight;
   const axisY = rowsBottom + 4;
   const why = gate.passed ? [] : wrapText(`Why: ${gate.reason}`, lineChars, LAYOUT.maxFooterLines);
-  const footer = [...why, ...footerFacts(gate)];
+  const footer = [...why, ...footerFacts(gate), ...(notDrawn ? [notDrawnNote(notDrawn, record.runs.length)] : [])];
   const footerY = axisY + 52;
   const height = footerY + footer.length * lineHeight + margin;
   const verdictColour = gate.passed ? PASS_COLOUR : FAIL_COLOUR;

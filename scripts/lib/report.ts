@@ -54,6 +54,24 @@ const RUN_COLUMNS: Column[] = [
 
 const sortedRuns = (record: RunRecord): RunEntry[] => [...record.runs].sort((a, b) => a.index - b.index);
 
+/**
+ * Most runs the table, the Markdown report and the SVG show one by one: a
+ * hand-made 100,000-run record would otherwise make a 100 MB chart. The
+ * summary, the gate and report.json still cover every run.
+ */
+export const MAX_DRAWN_RUNS = 200;
+
+/** The first MAX_DRAWN_RUNS runs by index, and how many are left out. */
+export function drawnRuns(record: RunRecord, max = MAX_DRAWN_RUNS): { runs: RunEntry[]; notDrawn: number } {
+  const runs = sortedRuns(record);
+  return { runs: runs.slice(0, max), notDrawn: Math.max(0, runs.length - max) };
+}
+
+/** `12 more runs not drawn (the summary covers all 212)`. */
+export function notDrawnNote(notDrawn: number, total: number, verb = 'drawn'): string {
+  return `${notDrawn} more run${notDrawn === 1 ? '' : 's'} not ${verb} (the summary covers all ${total})`;
+}
+
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The summary as [label, value] lines, shared by the table and the Markdown report. */
@@ -120,7 +138,7 @@ export function recordSubtitle(record: RunRecord): string {
 
 /** A fixed-width terminal table: one row per run, failure details, then the summary and the verdict. */
 export function renderTable(record: RunRecord, gate: GateResult): string {
-  const runs = sortedRuns(record);
+  const { runs, notDrawn } = drawnRuns(record);
   const rows = [RUN_COLUMNS.map((c) => c.header), ...runs.map((r) => RUN_COLUMNS.map((c) => c.value(r)))];
   // Loops, not Math.max(...)/push(...) spreads: a hand-made record may hold more runs than a call has arguments.
   const widths = RUN_COLUMNS.map((_, i) => rows.reduce((w, row) => Math.max(w, Array.from(row[i]).length), 0));
@@ -130,6 +148,7 @@ export function renderTable(record: RunRecord, gate: GateResult): string {
   };
   const out = [recordSubtitle(record), ''];
   for (const row of rows) out.push(row.map(pad).join('  ').trimEnd());
+  if (notDrawn) out.push(`  ... ${notDrawnNote(notDrawn, record.runs.length, 'listed')}`);
   for (const r of runs.filter((run) => run.outcome !== 'Succeeded')) {
     const why = [r.reason, r.message].filter((s): s is string => Boolean(s)).map(oneLine).join(': ');
     out.push(`  run #${r.index} ${r.outcome}${why ? `: ${why}` : ''}`);
@@ -167,8 +186,9 @@ export function renderMarkdown(record: RunRecord, gate: GateResult): string {
 
   out.push('## Runs', '', 'Seconds per phase; `-` means not measured. Hits: cache hits in the build log (hits/cacheable steps when known).', '');
   out.push(mdRow(RUN_COLUMNS.map((c) => c.header)), mdRow(RUN_COLUMNS.map((c) => (c.numeric ? '---:' : '---'))));
-  const runs = sortedRuns(record);
+  const { runs, notDrawn } = drawnRuns(record);
   for (const r of runs) out.push(mdRow(RUN_COLUMNS.map((c) => markdownText(c.value(r)))));
+  if (notDrawn) out.push('', `_${notDrawnNote(notDrawn, record.runs.length, 'listed')}; report.json has them all._`);
   const failed = runs.filter((r) => r.outcome !== 'Succeeded');
   if (failed.length) {
     out.push('', 'Runs that did not succeed:', '');

@@ -226,4 +226,14 @@ S('run through the CLI: the token expires after the first calls: exit 3, the err
   assert.not.ok(existsSync(join(dir, 'r.json')));
 });
 
+S('Shipwright not installed (404 on its API): exit 5, the fix points at the install docs that exist', async () => {
+  api.on({ method: 'GET', path: /^\/apis\/shipwright.io\/v1beta1\/clusterbuildstrategies/, replies: [{ status: 404, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 } }] });
+  const r = await cliRun(['create-build', '--build', 'app', '--strategy', 'buildah', '--source-url', 'https://example.com/a.git', '--output-image', 'r/a'], api.kubeconfig());
+  assert.is(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: Shipwright Build is not installed/);
+  assert.match(r.stderr, /fix: install Tekton Pipelines and Shipwright Build v0.20.x: https:\/\/shipwright.io\/docs\/getting-started\/installation\//);
+  assert.not.match(r.stderr, /Installing Tekton and Shipwright/);
+  assert.ok(existsSync(join(REPO_ROOT, 'e2e', 'install', 'README.md')));
+});
+
 S.run();

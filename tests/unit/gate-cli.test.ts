@@ -138,7 +138,7 @@ test('bad record files: exit 2, nothing on stdout, the error names the file', ()
 });
 
 test('bad flags: exit 2', () => {
-  assert.match(exits('badMinSpeedup', 2).stderr, /error: --min-speedup \(env SHIPWRIGHT_CACHE_MIN_SPEEDUP\) must be a number greater than 0, got "0"/);
+  assert.match(exits('badMinSpeedup', 2).stderr, /error: --min-speedup must be a number greater than 0, got "0"/);
   assert.match(exits('noRecordFlag', 2).stderr, /Missing required argument: record/);
 });
 

@@ -209,4 +209,23 @@ test('evaluateGate validates its options', () => {
   assert.throws(() => evaluateGate(loadRecord('pass-buildah'), { ...BUILD, minWarmRuns: 0 }), /--min-warm-runs/);
 });
 
+test('a speedup or spread that is not finite (finite times 1e308 s over 1e-320 s) is bad input, never a pass', () => {
+  const refused = (record: RunRecord, opts: GateOptions, pattern: RegExp) => {
+    try {
+      evaluateGate(record, opts);
+    } catch (err) {
+      assert.instance(err, CliError);
+      assert.is((err as CliError).exitCode, ExitCode.usage);
+      assert.match((err as CliError).message, pattern);
+      return;
+    }
+    assert.unreachable('expected a usage error');
+  };
+  refused(withRuns([run(0, 'cold', 1e308, 10), run(1, 'warm', 1e-320, 5)]), BUILD, /speedup .* is Infinity, not a finite number: BuildRun br-cold-0 \(run #0, cold\) phases.build 1e\+308 s over .*br-warm-1/);
+  refused(withRuns([run(0, 'cold', 10, 1e308), run(1, 'warm', 5, 1e-320)]), { ...BUILD, metric: 'total' }, /speedup .* is Infinity.*totalSeconds 1e\+308 s/);
+  refused(withRuns([run(0, 'cold', 10, 1e308), run(1, 'warm', 5, 1e-320)]), BUILD, /total-time speedup .* is Infinity/);
+  refused(withRuns([run(0, 'cold', 1e308, 10), run(1, 'warm', 1e308, 5), run(2, 'warm', 0, 5)]), BUILD, /spread of the warm runs is (Infinity|NaN)/);
+  refused(withRuns([run(0, 'cold', 10, 10), run(1, 'warm', 1e-300, 5), run(2, 'baseline', 1e308, 10)]), BUILD, /speed(up)? vs no cache .* is Infinity/);
+});
+
 test.run();

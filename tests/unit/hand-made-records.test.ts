@@ -3,13 +3,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRecord } from '../fixtures/records/load.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { evaluateGate, type GateOptions } from '../../scripts/lib/gate.js';
-import { renderJson, renderMarkdown, renderTable, verdictLine } from '../../scripts/lib/report.js';
+import { MAX_DRAWN_RUNS, renderJson, renderMarkdown, renderTable, verdictLine } from '../../scripts/lib/report.js';
 import { renderSvg } from '../../scripts/lib/report-svg.js';
 import { readRecord } from '../../scripts/lib/record-io.js';
 import { max, min } from '../../scripts/lib/stats.js';
@@ -110,6 +110,72 @@ S('zero warm time (a record edited by hand, or sub-second builds): no Infinity o
   for (const x of zeroCold.runs) x.phases.build = 0;
   const g = evaluateGate(zeroCold, OPTS);
   assert.not.match([verdictLine(g), renderSvg(zeroCold, g), renderMarkdown(zeroCold, g)].join('\n'), /Infinity|NaN/);
+});
+
+S('Infinity from finite times (cold 1e308 s, warm 1e-320 s): gate and report exit 2 naming run and field; no Tekton results, no report files', async () => {
+  const r = loadRecord('pass-buildah');
+  r.runs[0].phases.build = 1e308;
+  for (const x of r.runs) if (x.kind === 'warm') x.phases.build = 1e-320;
+  const path = join(dir, 'infinite.json');
+  writeFileSync(path, JSON.stringify(r));
+  const results = join(dir, 'infinite-results');
+  const g = await cli(['gate', '--record', path, '--results-dir', results]);
+  assert.is(g.code, 2, g.stdout + g.stderr);
+  assert.is(g.stdout, '');
+  assert.match(g.stderr, /\nerror: the record's speedup .* is Infinity, not a finite number: BuildRun sample-app-buildah-cold-7x2kq \(run #0, cold\) phases.build /);
+  assert.not.ok(existsSync(results));
+  const out = join(dir, 'infinite-report');
+  const rep = await cli(['report', '--record', path, '--out-dir', out, '-o', 'json']);
+  assert.is(rep.code, 2);
+  assert.match(JSON.parse(rep.stdout).error.message, /is Infinity, not a finite number/);
+  assert.not.ok(existsSync(join(out, 'report.svg')));
+});
+
+S('inconsistent records are refused by gate and report (exit 2), the message naming the run and the field', async () => {
+  const cases: [string, (r: RunRecord) => void, RegExp][] = [
+    ['createdAt', (r) => (r.createdAt = 'garbage'), /createdAt must be an RFC 3339 timestamp .*\(got "garbage"\)/],
+    ['updatedAt', (r) => (r.updatedAt = '2026-13-45'), /updatedAt must be an RFC 3339 timestamp/],
+    ['startTime', (r) => (r.runs[1].startTime = 'yesterday'), /runs\[1\] \(BuildRun sample-app-buildah-warm-p9d4m\)\.startTime must be an RFC 3339 timestamp .*"yesterday"/],
+    ['before', (r) => (r.runs[2].completionTime = '2020-01-01T00:00:00Z'), /runs\[2\] \(BuildRun [^)]+\)\.completionTime 2020-01-01T00:00:00Z is before its startTime/],
+    ['hits', (r) => (r.runs[3].cacheHits = 100), /runs\[3\] \(BuildRun [^)]+\)\.cacheHits 100 is more than its cacheableSteps 6/],
+    ['two-cold', (r) => (r.runs[1].kind = 'cold'), /runs\[1\] \(BuildRun [^)]+\)\.kind is a second cold run \(the first is runs\[0\]\) without cacheReset/],
+  ];
+  for (const [name, edit, pattern] of cases) {
+    const r = loadRecord('pass-buildah');
+    edit(r);
+    const path = join(dir, `inconsistent-${name}.json`);
+    writeFileSync(path, JSON.stringify(r));
+    for (const cmd of ['gate', 'report']) {
+      const res = await cli([cmd, '--record', path, '--out-dir', join(dir, `inc-${name}`)].slice(0, cmd === 'gate' ? 3 : 5));
+      assert.is(res.code, 2, `${cmd} ${name}: ${res.stderr}`);
+      assert.match(res.stderr, new RegExp(`(^|\\n)error: record file .*inconsistent-${name}\\.json is not a consistent run record: `), name);
+      assert.match(res.stderr, pattern, name);
+    }
+  }
+  // A second cold run after a cache reset is what `run` writes after a damaged cache: accepted.
+  const reset = loadRecord('pass-buildah');
+  Object.assign(reset.runs[2], { kind: 'cold', cacheReset: true });
+  const path = join(dir, 'cold-after-reset.json');
+  writeFileSync(path, JSON.stringify(reset));
+  const ok = await cli(['gate', '--record', path]);
+  assert.ok(ok.code === 0 || ok.code === 1, ok.stderr);
+});
+
+S('a 100,000-run record: the SVG, table and Markdown show the first runs and say how many are not drawn; stats and JSON cover all', () => {
+  const record = huge(100_000);
+  const gate = evaluateGate(record, OPTS);
+  assert.is(gate.warmCount, 100_000);
+  const svg = renderSvg(record, gate);
+  assert.ok(svg.length < 500_000, `SVG is ${svg.length} bytes`);
+  assert.match(svg, new RegExp(`${100_001 - MAX_DRAWN_RUNS} more runs not drawn \\(the summary covers all 100001\\)`));
+  assert.ok(svg.endsWith('</svg>\n'));
+  const table = renderTable(record, gate);
+  assert.match(table, new RegExp(`${100_001 - MAX_DRAWN_RUNS} more runs not listed`));
+  assert.ok(table.split('\n').length < MAX_DRAWN_RUNS + 40);
+  assert.match(renderMarkdown(record, gate), /more runs not listed/);
+  assert.is(renderJson(record, gate).record.runs.length, 100_001);
+  const small = loadRecord('pass-buildah');
+  assert.not.match(renderSvg(small, evaluateGate(small, OPTS)), /not drawn/);
 });
 
 S.run();
