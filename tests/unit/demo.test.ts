@@ -39,6 +39,8 @@ S.before.each(() => {
   api.on({ method: 'GET', path: /^\/apis\/shipwright.io\/v1beta1\/clusterbuildstrategies\?/, replies: [{ status: 200, body: { apiVersion: 'shipwright.io/v1beta1', kind: 'ClusterBuildStrategyList', metadata: {}, items: [] } }] });
   api.on({ method: 'GET', path: /^\/apis\/shipwright.io\/v1beta1\/clusterbuildstrategies\/buildah-shipwright-managed-push$/, replies: [{ status: 200, body: upstreamStrategy('buildah-shipwright-managed-push') }] });
   api.on({ method: 'GET', path: /^\/apis\/shipwright.io\/v1beta1\/clusterbuildstrategies\/kaniko$/, replies: [{ status: 200, body: upstreamStrategy('kaniko') }] });
+  // The copy-mode dry run asks whether the target namespace exists when it finds no copy there.
+  api.on({ method: 'GET', path: /^\/api\/v1\/namespaces\/ci$/, replies: [{ status: 200, body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ci' } } }] });
 });
 
 S('bad flags: exit 2 under demo\'s own flag names, before any API call', async () => {
@@ -80,7 +82,7 @@ S('a strategy that does not exist, or has no cache profile (kaniko): refused bef
 
 S('a patchable strategy: the read-only plan passes, then stage 1 starts', async () => {
   const r = await demo(['--quiet=false']);
-  assert.match(r.stderr, /profile buildah/);
+  assert.match(r.stderr, /profile buildah/, r.stderr);
   assert.match(r.stderr, /stage 1\/6/);
   // No write happened before stage 1 (the PVC read that starts it fails on this fake server).
   assert.equal(writes().filter((w) => !/persistentvolumeclaims/.test(w.url)), []);
