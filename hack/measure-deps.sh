@@ -59,9 +59,9 @@ main() {
   done
 
   stage "deps-1: cold (cache emptied), then warm"
-  cli run -n "${NS}" -b deps-1 --runs 2 --cold --reset-image "${RESET_IMAGE}" --record "${OUT_DIR}/deps-1.json"
+  cli run -n "${NS}" -b deps-1 --runs 2 --cold --reset-image "${RESET_IMAGE}" --force --record "${OUT_DIR}/deps-1.json"
   stage "deps-2: layers from npm ci on miss, npm cache and base image on the PVC; then an uncached baseline"
-  cli run -n "${NS}" -b deps-2 --runs 2 --baseline 1 --reset-image "${RESET_IMAGE}" --record "${OUT_DIR}/deps-2.json"
+  cli run -n "${NS}" -b deps-2 --runs 2 --baseline 1 --reset-image "${RESET_IMAGE}" --force --record "${OUT_DIR}/deps-2.json"
   for rev in 1 2; do cli report -q --record "${OUT_DIR}/deps-${rev}.json" >/dev/null; done
 
   stage "build step, seconds"

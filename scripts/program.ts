@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { commands } from './commands/index.js';
 import { CliError, ExitCode, exitCodeOf, usageError } from './lib/errors.js';
 import { redact } from './lib/failures.js';
+import { writeStderr, writeStdout } from './lib/log.js';
 
 /** Options that take several values; every other option keeps the last one given. */
 const ARRAY_OPTIONS = new Set(['_', 'label', 'param']);
@@ -220,10 +221,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof Error && (usage || exitCodeOf(err) === ExitCode.usage)) err.message = blameEnvironment(err.message, argv, info);
     const message = redact(err instanceof Error ? err.message : String(err));
     const fix = usage ? USAGE_FIX : err instanceof CliError && err.hint ? redact(err.hint) : undefined;
-    process.stderr.write(`error: ${message}${fix ? `\n  fix: ${fix}` : ''}\n`);
+    writeStderr(`error: ${message}${fix ? `\n  fix: ${fix}` : ''}\n`);
     const code = usage ? ExitCode.usage : exitCodeOf(err);
-    if (json) process.stdout.write(JSON.stringify({ error: { message: message.replace(/\n\s*/g, ' '), ...(fix ? { fix } : {}), exitCode: code } }, null, 2) + '\n');
-    if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    if (json) writeStdout(JSON.stringify({ error: { message: message.replace(/\n\s*/g, ' '), ...(fix ? { fix } : {}), exitCode: code } }, null, 2) + '\n');
+    if (debug && err instanceof Error && err.stack) writeStderr(err.stack + '\n');
     return code;
   }
 }
@@ -231,20 +232,34 @@ export async function main(argv: string[]): Promise<number> {
 const jsonOutput = (argv: string[]) =>
   argv.some((a, i) => a === '--output=json' || a === '-o=json' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json')) || process.env.SHIPWRIGHT_CACHE_OUTPUT === 'json';
 
+/**
+ * How long the first SIGINT/SIGTERM waits for the command to wind down (cancel its BuildRun,
+ * write the record, release the lock) before exiting anyway: a call stuck in the file system or
+ * the network must not swallow the signal. Below Kubernetes' default 30 s grace period.
+ */
+export const INTERRUPT_GRACE_MS = Number(process.env.SWC_TEST_INTERRUPT_GRACE_MS) || 20_000; // tests shorten it
+
 /** Runs the program and exits with its code; SIGINT/SIGTERM let `run` keep its record. */
 export async function run(argv: string[]): Promise<never> {
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) process.exit(ExitCode.interrupted);
     interrupted = true;
-    process.stderr.write('\ninterrupted: finishing the current write, then stopping (press again to abort now)\n');
+    writeStderr(`\ninterrupted: finishing the current write, then stopping (press again to abort now; stopping anyway in ${INTERRUPT_GRACE_MS / 1000}s)\n`);
     process.exitCode = ExitCode.interrupted;
+    // Unref'd: a command that ends sooner exits at once. The timer still fires while the
+    // event loop waits on a stuck call (a pending fs or socket request keeps the loop alive).
+    setTimeout(() => {
+      writeStderr(`error: still not stopped ${INTERRUPT_GRACE_MS / 1000}s after the interrupt; exiting now\n`);
+      process.exit(ExitCode.interrupted);
+    }, INTERRUPT_GRACE_MS).unref();
     process.emit('shipwright-cache:interrupt' as never);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const code = await main(argv);
   // Exit only once stdout is flushed: a pipe would otherwise lose all but its first 64 KiB.
+  if (process.stdout.destroyed) process.exit(code);
   process.stdout.write('', () => process.exit(code));
   return new Promise<never>(() => undefined);
 }

@@ -1,7 +1,7 @@
 // `gate`: reads a run record, decides whether the cache made the warm runs
 // fast enough, prints one verdict line (or the JSON result), writes the Tekton
 // results, and exits 0 on pass, 1 on fail, 2 on bad input.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ExitCode, usageError } from '../lib/errors.js';
@@ -18,6 +18,7 @@ import {
 import type { GlobalArgs } from '../lib/common-options.js';
 import { emit, progress, setQuiet } from '../lib/log.js';
 import { checkRecordConsistency } from '../lib/record-check.js';
+import { ensureDir } from '../lib/fsutil.js';
 import { readRecord } from '../lib/record-io.js';
 import { verdictLine } from '../lib/report.js';
 import { tektonResults, type TektonResults } from '../lib/tekton-results.js';
@@ -66,7 +67,7 @@ export function gateOptionsFrom(argv: GateArgs): GateOptions {
 /** Writes one file per result (name = result name, content = value, no newline), as Tekton reads them. */
 async function writeTektonResults(dir: string, results: TektonResults): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir, '--results-dir');
     for (const [name, value] of Object.entries(results)) await writeFile(join(dir, name), value, 'utf8');
   } catch (err) {
     throw usageError(`cannot write Tekton results to ${dir}: ${(err as Error).message}`, 'pass a writable directory with --results-dir (in a Task: /tekton/results)');

@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { callOptional, connect, requireShipwright, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, type Kube } from '../lib/kube.js';
-import { emit, progress, setQuiet } from '../lib/log.js';
+import { emit, formatDuration, progress, setQuiet } from '../lib/log.js';
 import { withNamespace, withTimeout, type GlobalArgs, type NamespaceArgs } from '../lib/common-options.js';
 import { validateDuration, validateLabelName, validateName } from '../lib/validate.js';
 import { CliError, ExitCode, conflictError, notFoundError, usageError } from '../lib/errors.js';
@@ -15,9 +15,11 @@ import { diskFullMessage } from '../lib/failures.js';
 import { cacheDf } from '../lib/cache-reset.js';
 import type { StrategyObject } from '../lib/strategy-types.js';
 import { detectProfile } from '../lib/profiles.js';
-import { validateRecord, writeRecord } from '../lib/record-io.js';
+import { readRecord, writeRecord } from '../lib/record-io.js';
+import { unwritableReason } from '../lib/fsutil.js';
+import { checkOverwrite, remainingRuns } from '../lib/run-plan.js';
 import { readFile } from 'node:fs/promises';
-import { RECORD_SCHEMA_VERSION, type RunKind, type RunRecord } from '../lib/record.js';
+import { RECORD_SCHEMA_VERSION, type RunEntry, type RunKind, type RunRecord } from '../lib/record.js';
 import { cancelBuildRun, newRunId, runOnce, LABEL_RUN_ID } from '../lib/buildruns.js';
 import { DEFAULT_RESET_IMAGE, resetCache } from '../lib/cache-reset.js';
 import { checkCacheAccess } from '../lib/cache-access.js';
@@ -37,6 +39,7 @@ export interface RunArgs extends GlobalArgs, NamespaceArgs {
   timeout: string;
   'lock-timeout': string;
   'fix-permissions'?: boolean;
+  force: boolean;
 }
 
 export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
@@ -50,6 +53,7 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
       .option('baseline', { type: 'number', default: 0, describe: "Also run N uncached BuildRuns (cache volume left to the strategy's emptyDir) for an A/B comparison" })
       .option('record', { type: 'string', default: 'shipwright-cache-record.json', describe: 'Where to write the JSON record' })
       .option('resume', { type: 'boolean', default: false, describe: 'Continue an interrupted record instead of starting over' })
+      .option('force', { type: 'boolean', default: false, describe: 'Start a new record even where --record already holds runs (they are lost)' })
       .option('reset-image', { type: 'string', default: DEFAULT_RESET_IMAGE, describe: 'Image with sh, find and df: empties the cache (--cold, corruption) and reads its free space' })
       .option('fix-permissions', { type: 'boolean', default: false, describe: "When the build steps run as a non-root user that cannot write the cache volume, make that user the owner of its cache directory (once, from a root pod with --reset-image)" })
       .option('lock-timeout', { type: 'string', default: '30m', describe: 'How long to wait for another run that holds the cache lock' }) as unknown as Argv<RunArgs>,
@@ -84,13 +88,52 @@ function checkStrategy(strategy: StrategyObject, label: string, expected: string
 
 const buildApi = (namespace: string) => ({ group: SHIPWRIGHT_GROUP, version: SHIPWRIGHT_VERSION, plural: 'builds', namespace });
 
-export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalArgs>): Promise<RunRecord> {
+/** How runSequence treats the record file. `force` (run's --force flag) is false or true when given; a caller that leaves it out owns the path (demo's out-dir) and overwrites it. */
+export type RunSequenceArgs = Omit<RunArgs, keyof GlobalArgs | 'force'> & { force?: boolean };
+
+/**
+ * The record to continue (--resume) or undefined for a new one. Everything here
+ * only reads: a bad flag or file leaves the record file as it was.
+ */
+async function previousRecord(argv: RunSequenceArgs, namespace: string, buildName: string): Promise<RunRecord | undefined> {
+  if (argv.resume) {
+    if (!existsSync(argv.record)) {
+      progress('run', `--resume: ${argv.record} does not exist yet; starting a new record`);
+      return undefined;
+    }
+    let record: RunRecord;
+    try {
+      // A record interrupted before its first run finished has no runs yet: it still resumes.
+      record = await readRecord(argv.record, { allowNoRuns: true });
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      throw usageError(`--resume: ${err.message}`, `${err.hint ? `${err.hint}, ` : ''}or start the record anew: drop --resume and pass --force (or another --record path)`);
+    }
+    if (record.build !== buildName || record.namespace !== namespace) throw usageError(`--resume: ${argv.record} records Build ${record.namespace}/${record.build}, not ${namespace}/${buildName}`, 'pass the matching --record, or drop --resume');
+    return record;
+  }
+  if (argv.force === false) {
+    // A record that holds runs (maybe of another Build) is not overwritten by accident.
+    const text = await readFile(argv.record, 'utf8').catch(() => undefined);
+    if (text !== undefined) checkOverwrite(argv.record, text);
+  }
+  return undefined;
+}
+
+export async function runSequence(kube: Kube, argv: RunSequenceArgs): Promise<RunRecord> {
+  // Every flag and the record file are checked before anything is written.
   const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
   const buildName = validateName('--build', argv.build);
   if (!Number.isInteger(argv.runs) || argv.runs > 1000) throw usageError(`--runs must be a whole number from 2 to 1000, not ${argv.runs}`, 'e.g. --runs 3: one cold run and two warm runs');
   if (argv.runs < 2) throw usageError(`--runs ${argv.runs} is too few`, 'use at least 2: one cold run and one warm run');
   if (!Number.isInteger(argv.baseline) || argv.baseline < 0 || argv.baseline > 1000) throw usageError(`--baseline ${argv.baseline} is not a count`, 'use a whole number from 0 to 1000');
   const timeoutMs = validateDuration('--timeout', argv.timeout);
+  const lockWaitMs = validateDuration('--lock-timeout', argv['lock-timeout']);
+  if (!argv.record) throw usageError('--record is empty', 'pass the path of the JSON record to write, e.g. --record record.json');
+  if (argv.resume && argv.force) throw usageError('--resume and --force contradict each other', 'pass --resume to continue the record, or --force to start it anew');
+  const previous = await previousRecord(argv, namespace, buildName);
+  const unwritable = await unwritableReason(argv.record);
+  if (unwritable) throw usageError(`cannot write the record to ${argv.record}: ${unwritable}`, 'pass a writable path with --record');
   await requireShipwright(kube);
 
   const label = `Build ${namespace}/${buildName}`;
@@ -114,50 +157,45 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   // A claim Bound to a volume that no Ready, schedulable node can use: every build pod would stay Pending.
   await checkVolumeNodes(kube, namespace, claim, () => pvcEvents(kube, namespace, pvc));
 
-  let record: RunRecord;
   const runId = newRunId();
-  if (argv.resume && existsSync(argv.record)) {
-    // A record interrupted before its first run finished has no runs yet: it still resumes.
-    record = validateRecord(JSON.parse(await readFile(argv.record, 'utf8').catch(() => '{}')), `record file ${argv.record}`);
-    if (record.build !== buildName || record.namespace !== namespace) throw usageError(`--resume: ${argv.record} records Build ${record.namespace}/${record.build}, not ${namespace}/${buildName}`, 'pass the matching --record, or drop --resume');
-    progress('run', `resuming ${argv.record}: ${record.runs.length} runs already recorded`);
-  } else {
-    record = {
-      schemaVersion: RECORD_SCHEMA_VERSION,
-      tool: 'shipwright-cache',
-      createdAt: new Date().toISOString(),
-      namespace,
-      build: buildName,
-      strategy: { name: strategyRef.name, kind: strategyRef.kind, profile: profile?.id, specHash: startHash },
-      cache: { pvc, volume: pvcVolumes.map((v) => v.name).join(','), storageClass: claim?.spec?.storageClassName, accessModes: claim?.spec?.accessModes, size: String(claim?.spec?.resources?.requests?.storage ?? '') },
-      runs: [],
-    };
-  }
-  // Fail now, not after the first BuildRun, when the record cannot be written.
-  await writeRecord(argv.record, record).catch((err) => {
-    throw usageError(`cannot write the record to ${argv.record}: ${(err as Error).message}`, 'pass a writable path with --record');
-  });
-  const plan: RunKind[] = ['cold', ...Array<RunKind>(argv.runs - 1).fill('warm'), ...Array<RunKind>(argv.baseline).fill('baseline')];
-  if (record.runs.length >= plan.length) {
-    progress('run', `${argv.record} already holds all ${plan.length} runs; nothing to do`);
-    return record;
-  }
+  const record: RunRecord = previous ?? {
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    tool: 'shipwright-cache',
+    createdAt: new Date().toISOString(),
+    namespace,
+    build: buildName,
+    strategy: { name: strategyRef.name, kind: strategyRef.kind, profile: profile?.id, specHash: startHash },
+    cache: { pvc, volume: pvcVolumes.map((v) => v.name).join(','), storageClass: claim?.spec?.storageClassName, accessModes: claim?.spec?.accessModes, size: String(claim?.spec?.resources?.requests?.storage ?? '') },
+    runs: [],
+  };
+  if (previous) progress('run', `resuming ${argv.record}: ${record.runs.length} runs already recorded`);
   // A resumed sequence whose cold run did not complete starts clean.
   if (record.runs.length > 0 && record.runs[0].outcome !== 'Succeeded') record.runs = [];
-
-  if (record.strategy?.specHash && record.strategy.specHash !== startHash) {
-    throw conflictError(`${refLabel(strategyRef)} changed since the recorded runs began (spec ${record.strategy.specHash} -> ${startHash}); resumed runs would not be comparable`, 'start a new record (drop --resume)');
+  const todo = remainingRuns(record.runs, argv.runs, argv.baseline);
+  if (todo.length === 0) {
+    progress('run', `${argv.record} already holds the ${argv.runs} cached and ${argv.baseline} baseline runs asked for; nothing to do`);
+    return record;
+  }
+  if (previous?.strategy?.specHash && previous.strategy.specHash !== startHash) {
+    throw conflictError(`${refLabel(strategyRef)} changed since the recorded runs began (spec ${previous.strategy.specHash} -> ${startHash}); resumed runs would not be comparable`, 'start a new record (drop --resume)');
   }
 
-  const lockWaitMs = validateDuration('--lock-timeout', argv['lock-timeout']);
   const lock = await acquireCacheLock(kube, namespace, pvc, { identity: `${hostname()}/${runId}`, waitMs: lockWaitMs });
   const abort = new AbortController();
   let current: string | undefined;
+  // The record file is first written just before the first BuildRun: a check that fails
+  // before it (a refused reset pod, an unwritable cache) leaves no record behind.
+  let written = Boolean(previous);
+  const save = async () => {
+    await writeRecord(argv.record, record);
+    written = true;
+  };
+  let timedOut: RunEntry | undefined;
   const onInterrupt = () => abort.abort();
   process.on('shipwright-cache:interrupt' as never, onInterrupt);
   try {
     let resetNext = false;
-    if (record.runs.length === 0) {
+    if (todo[0] === 'cold') {
       if (argv.cold) {
         await resetCache(kube, namespace, pvc, argv['reset-image'], runId);
         resetNext = true;
@@ -170,14 +208,20 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
       });
       if (access === 'writable' || access === 'fixed') progress('access', access === 'fixed' ? 'the build user can write the cache now' : 'the build user can write the cache');
     }
+    if (!previous) {
+      await save().catch((err) => {
+        throw usageError(`cannot write the record to ${argv.record}: ${(err as Error).message}`, 'pass a writable path with --record');
+      });
+    }
     let resetForCorruption = false;
-    for (let i = record.runs.length; i < plan.length; i++) {
+    for (let j = 0; j < todo.length; j++) {
+      const i = record.runs.length;
       // A strategy changed under us (an operator re-applied it, someone edited it) would make
       // "warm" runs uncached: stop rather than measure them.
       const now = await readStrategy(kube, strategyRef);
       if (!now) throw notFoundError(`${refLabel(strategyRef)} was deleted during the runs`, "re-create it with 'shipwright-cache patch-strategy' and start again");
       checkStrategy(now, refLabel(strategyRef), startHash);
-      const kind: RunKind = resetNext && plan[i] !== 'baseline' ? 'cold' : plan[i];
+      const kind: RunKind = resetNext && todo[j] !== 'baseline' ? 'cold' : todo[j];
       const entry = await runOnce(kube, {
         namespace, build: buildName, runId, index: i, kind, timeoutMs, profile, signal: abort.signal,
         emptyDirVolumes: kind === 'baseline' ? pvcVolumes.map((v) => v.name) : undefined,
@@ -194,17 +238,18 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
         await resetCache(kube, namespace, pvc, argv['reset-image'], `${runId}-r`);
         resetForCorruption = true;
         resetNext = true;
-        i--;
+        j--;
         continue;
       }
       record.runs.push(entry);
       record.updatedAt = new Date().toISOString();
-      await writeRecord(argv.record, record);
+      await save();
       if (entry.outcome !== 'Succeeded' && entry.failure?.class === 'disk-full') {
         const df = await cacheDf(kube, namespace, pvc, argv['reset-image'], runId).catch(() => undefined);
         const m = diskFullMessage(pvc, namespace, String(claim?.status?.capacity?.storage ?? claim?.spec?.resources?.requests?.storage ?? '?'), df);
         throw new CliError(`${entry.buildRunName}: ${m.message}: ${entry.failure.evidence}`, { exitCode: ExitCode.failed, hint: m.hint });
       }
+      if (entry.outcome === 'TimedOut') timedOut ??= entry;
       if (entry.outcome !== 'Succeeded' && kind !== 'baseline') {
         progress('run', `stopping: ${entry.buildRunName} ${entry.outcome} (${entry.reason}: ${entry.message ?? ''})`);
         break;
@@ -213,6 +258,9 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
   } catch (err) {
     if (err instanceof CliError && err.exitCode === ExitCode.interrupted) {
       if (current) await cancelBuildRun(kube, namespace, current);
+      if (!written) {
+        throw new CliError(`interrupted before the first BuildRun; ${argv.record} was not written`, { exitCode: ExitCode.interrupted, hint: 'run it again' });
+      }
       record.interrupted = true;
       record.updatedAt = new Date().toISOString();
       await writeRecord(argv.record, record);
@@ -226,7 +274,14 @@ export async function runSequence(kube: Kube, argv: Omit<RunArgs, keyof GlobalAr
     process.off('shipwright-cache:interrupt' as never, onInterrupt);
     await lock.release();
   }
-  record.interrupted = undefined;
-  await writeRecord(argv.record, record);
+  const stopped = timedOut && timedOut.kind !== 'baseline';
+  record.interrupted = stopped ? true : undefined;
+  await save();
+  if (timedOut) {
+    throw new CliError(`BuildRun ${namespace}/${timedOut.buildRunName} (${timedOut.kind}) did not finish within --timeout ${formatDuration(timeoutMs)} and was canceled; ${record.runs.length} runs kept in ${argv.record}`, {
+      exitCode: ExitCode.timeout,
+      hint: `raise --timeout if the build is just slow, or see why it did not finish: kubectl -n ${namespace} describe buildrun ${timedOut.buildRunName}${stopped ? '; then continue with --resume' : ''}`,
+    });
+  }
   return record;
 }

@@ -1,7 +1,7 @@
 // Creating BuildRuns one after another and measuring each: the I/O around timing.ts.
 import { randomBytes } from 'node:crypto';
 import { call, poll, SHIPWRIGHT_GROUP, SHIPWRIGHT_VERSION, statusOf, type Kube } from './kube.js';
-import { progress, elapsed } from './log.js';
+import { progress, elapsed, formatDuration } from './log.js';
 import { buildRunDone, countCacheHits, phasesFrom, strategyStepContainers, totalSeconds, type BuildRunLike, type TaskRunLike } from './timing.js';
 import type { CacheProfile } from './profiles.js';
 import type { RunEntry, RunKind } from './record.js';
@@ -51,7 +51,7 @@ export async function runOnce(kube: Kube, o: RunOne): Promise<RunEntry> {
   o.onCreated?.(name);
   const label = `BuildRun ${o.namespace}/${name}`;
   const began = Date.now();
-  progress('run', `#${o.index + 1} (${o.kind}) ${label} created; waiting up to ${Math.round(o.timeoutMs / 60000)}m`);
+  progress('run', `#${o.index + 1} (${o.kind}) ${label} created; waiting up to ${formatDuration(o.timeoutMs)}`);
 
   let br: BuildRunLike;
   let timedOut = false;
@@ -118,7 +118,7 @@ async function measure(kube: Kube, o: RunOne, br: BuildRunLike, timedOut: boolea
     buildRunName: br.metadata.name,
     outcome: timedOut ? 'TimedOut' : (done?.outcome ?? 'Failed'),
     reason: timedOut ? 'Timeout' : done?.reason,
-    message: timedOut ? `no result within ${Math.round(o.timeoutMs / 1000)}s; canceled` : done?.message === undefined ? undefined : redact(done.message),
+    message: timedOut ? `no result within ${formatDuration(o.timeoutMs)}; canceled` : done?.message === undefined ? undefined : redact(done.message),
     startTime: br.status?.startTime,
     completionTime: br.status?.completionTime,
     totalSeconds: totalSeconds(br),

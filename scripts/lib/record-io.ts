@@ -1,9 +1,10 @@
 // Reading, validating and atomically writing the run record (record.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { usageError } from './errors.js';
 import { redact } from './failures.js';
+import { ensureDir } from './fsutil.js';
 import { RECORD_SCHEMA_VERSION, type RunRecord } from './record.js';
 
 const RUN_KINDS = ['cold', 'warm', 'baseline'];
@@ -130,11 +131,12 @@ export function redactDeep<T>(value: T): T {
 }
 
 /**
- * Reads and validates a record file for gate/report. Errors name the file and
- * are usage errors (exit 2): missing or unreadable, not JSON, another tool or
- * schemaVersion, invalid fields, no runs.
+ * Reads and validates a record file for gate/report (and `run --resume`, with
+ * allowNoRuns: a sequence interrupted before its first run). Errors name the
+ * file and are usage errors (exit 2): missing or unreadable, not JSON, another
+ * tool or schemaVersion, invalid fields, no runs.
  */
-export async function readRecord(path: string): Promise<RunRecord> {
+export async function readRecord(path: string, { allowNoRuns = false } = {}): Promise<RunRecord> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -145,22 +147,23 @@ export async function readRecord(path: string): Promise<RunRecord> {
     }
     throw usageError(`cannot read record file ${path}: ${(err as Error).message}`, 'pass a readable file with --record <path>');
   }
+  if (text.trim() === '') throw usageError(`record file ${path} is empty`, 'pass the JSON file written by `shipwright-cache run`');
   let obj: unknown;
   try {
     obj = JSON.parse(text);
   } catch (err) {
-    throw usageError(`record file ${path} is not valid JSON: ${(err as Error).message}`, 'pass the JSON file written by `shipwright-cache run`');
+    throw usageError(`record file ${path} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`, 'pass the JSON file written by `shipwright-cache run`');
   }
   const record = validateRecord(obj, `record file ${path}`);
-  if (record.runs.length === 0) {
+  if (record.runs.length === 0 && !allowNoRuns) {
     throw usageError(`record file ${path} has no runs`, 'the run sequence recorded nothing; run `shipwright-cache run` again');
   }
   return record;
 }
 
-/** Writes a file so that readers see the old or the new content, never a partial one: temp file in the same directory, then rename. Creates the directory. */
+/** Writes a file so that readers see the old or the new content, never a partial one: temp file in the same directory, then rename. Creates the directory (fsutil ensureDir: a usage error naming it when it cannot). */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureDir(dirname(path));
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(temp, data, 'utf8');

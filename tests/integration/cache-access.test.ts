@@ -4,7 +4,7 @@
 // statuses the kubelet would (a container's exit code and termination message).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -71,6 +71,7 @@ S('a volume the build user cannot write: the run stops before any BuildRun, nami
     assert.match(r.stderr, new RegExp(`error: the cache volume PersistentVolumeClaim ${ns}/go-cache is not writable by the build: step 'build' of .* runs as uid 1000, gid 1000 and mounts it at /gocache \\(the volume root\\); writing a file there failed: ${DENIED}`));
     assert.match(r.stderr, /fix: run again with --fix-permissions: .* changes the owner of the volume root to 1000:1000 once/);
     assert.is(await buildRuns(), 0, 'no BuildRun was created');
+    assert.not.ok(existsSync(join(dir, 'denied.json')), 'no record file was left');
     // The probe ran as the build user, on the same mount.
     assert.equal(vol.seen.map((s) => [s.what, s.securityContext, s.mount]), [['probe', { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, allowPrivilegeEscalation: false }, { name: 'cache', mountPath: '/gocache' }]]);
     assert.equal(await podsLeft(), [], 'the probe pod was deleted');

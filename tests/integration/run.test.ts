@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { cli, deleteClusterStrategy, deleteNamespace, installStrategy, json, newNamespace, requireCluster } from '../helpers/cluster.js';
+import * as k8s from '@kubernetes/client-node';
+import { cli, deleteClusterStrategy, deleteNamespace, installStrategy, json, newNamespace, requireCluster, serviceAccountKubeconfig } from '../helpers/cluster.js';
 import { FakeController, type FakeRunPlan } from '../helpers/fake-controller.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import type { RunRecord } from '../../scripts/lib/record.js';
@@ -98,9 +99,13 @@ S('a BuildRun that never finishes times out and is canceled', async () => {
   try {
     const rec = join(dir, 'slow.json');
     const r = await cli(['run', '-n', ns, '--build', 'slow', '--runs', '2', '--record', rec, '--timeout', '4s']);
-    assert.is(r.code, 1, r.stderr);
+    assert.is(r.code, 7, r.stderr);
+    assert.match(r.stderr, /created; waiting up to 4s\n/);
+    assert.match(r.stderr, new RegExp(`error: BuildRun ${ns}/slow-cold-\\S+ \\(cold\\) did not finish within --timeout 4s and was canceled; 1 runs kept in ${rec}\n  fix: raise --timeout`));
     const record = JSON.parse(readFileSync(rec, 'utf8')) as RunRecord;
     assert.is(record.runs[0].outcome, 'TimedOut');
+    assert.is(record.runs[0].message, 'no result within 4s; canceled');
+    assert.is(record.interrupted, true);
     const br = (await kube.custom.getNamespacedCustomObject({ ...SW, plural: 'buildruns', namespace: ns, name: record.runs[0].buildRunName })) as any;
     assert.is(br.spec.state, 'BuildRunCanceled');
   } finally {
@@ -139,6 +144,86 @@ S('Ctrl-C keeps the record written so far, cancels the BuildRun in flight, and -
     assert.is(resumed.interrupted, undefined);
   } finally {
     ctl.stop();
+  }
+});
+
+S('--resume plans by kind: cold + 2 warm, then --runs 2 --baseline 1 runs the baseline; without --resume the record is kept (exit 6); --force starts anew', async () => {
+  const ctl = new FakeController(kube, ns, plan).start();
+  try {
+    const rec = join(dir, 'kinds.json');
+    const first = await cli(['run', '-n', ns, '--build', 'app', '--runs', '3', '--record', rec, '--timeout', '60s']);
+    assert.is(first.code, 0, first.stderr);
+    const r = await cli(['run', '-n', ns, '--build', 'app', '--runs', '2', '--baseline', '1', '--record', rec, '--timeout', '60s', '--resume', '-o', 'json']);
+    assert.is(r.code, 0, r.stderr);
+    assert.not.match(r.stderr, /nothing to do/);
+    assert.equal(json<RunRecord>(r).runs.map((x) => x.kind), ['cold', 'warm', 'warm', 'baseline']);
+    const again = await cli(['run', '-n', ns, '--build', 'app', '--runs', '2', '--baseline', '1', '--record', rec, '--resume']);
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stderr, /nothing to do/);
+
+    const before = readFileSync(rec, 'utf8');
+    const over = await cli(['run', '-n', ns, '--build', 'flaky', '--runs', '2', '--record', rec, '--timeout', '60s']);
+    assert.is(over.code, 6, over.stderr);
+    assert.match(over.stderr, new RegExp(`error: record file ${rec} already holds 4 runs of Build ${ns}/app\n  fix: pass --resume to continue it, --force to start it anew`));
+    assert.is(readFileSync(rec, 'utf8'), before);
+    const forced = await cli(['run', '-n', ns, '--build', 'flaky', '--runs', '2', '--record', rec, '--timeout', '60s', '--force', '-o', 'json']);
+    assert.is(forced.code, 0, forced.stderr);
+    const fresh = JSON.parse(readFileSync(rec, 'utf8')) as RunRecord;
+    assert.is(fresh.build, 'flaky');
+    assert.equal(fresh.runs.map((x) => x.kind), ['cold', 'warm']);
+  } finally {
+    ctl.stop();
+  }
+});
+
+const lease = () => kube.coordination.readNamespacedLease({ name: 'shipwright-cache-lock-cache', namespace: ns }).then(() => true, () => false);
+const resetPods = async () => (await kube.core.listNamespacedPod({ namespace: ns, labelSelector: 'shipwright-cache.io/reset' })).items.map((p) => p.metadata!.name);
+
+S('stderr a closed pipe (| head -1): the run goes on and cleans up: record complete, cache lock released, reset pod deleted', async () => {
+  const ctl = new FakeController(kube, ns, plan).start();
+  try {
+    const rec = join(dir, 'epipe.json');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'run', '-n', ns, '--build', 'app', '--runs', '2', '--cold', '--record', rec, '--timeout', '60s'], { cwd: REPO_ROOT, env: process.env });
+    child.stderr.destroy();
+    child.stdout.resume();
+    const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
+    assert.is(code, 0);
+    const record = JSON.parse(readFileSync(rec, 'utf8')) as RunRecord;
+    assert.equal(record.runs.map((x) => [x.kind, x.outcome]), [['cold', 'Succeeded'], ['warm', 'Succeeded']]);
+    assert.not.ok(await lease(), 'the cache lock was released');
+    assert.equal(await resetPods(), []);
+  } finally {
+    ctl.stop();
+  }
+});
+
+S('--cold refused by RBAC on pods: exit 4, no record file left, the cache lock released', async () => {
+  const rbac = kube.config.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const role = `${ns}-nopods`;
+  const rules: k8s.V1PolicyRule[] = [
+    { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['list'] },
+    { apiGroups: ['shipwright.io'], resources: ['builds', 'buildruns', 'buildstrategies'], verbs: ['get', 'create', 'patch'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'delete'] },
+  ];
+  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'nopods' }, rules } });
+  await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'nopods' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'nopods' }, subjects: [{ kind: 'ServiceAccount', name: 'nopods', namespace: ns }] } });
+  await rbac.createClusterRole({ body: { metadata: { name: role }, rules: [{ apiGroups: ['shipwright.io'], resources: ['clusterbuildstrategies'], verbs: ['get', 'list'] }, { apiGroups: [''], resources: ['persistentvolumes'], verbs: ['get'] }, { apiGroups: [''], resources: ['nodes'], verbs: ['list'] }] } });
+  await rbac.createClusterRoleBinding({ body: { metadata: { name: role }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [{ kind: 'ServiceAccount', name: 'nopods', namespace: ns }] } });
+  const ctl = new FakeController(kube, ns, plan).start();
+  try {
+    const kc = await serviceAccountKubeconfig(kube, ns, 'nopods');
+    const rec = join(dir, 'nopods', 'r.json');
+    const r = await cli(['run', '-n', ns, '--build', 'app', '--runs', '2', '--cold', '--record', rec, '--timeout', '60s'], { KUBECONFIG: kc });
+    assert.is(r.code, 4, r.stderr);
+    assert.match(r.stderr, /forbidden: .*pods/);
+    assert.not.ok(existsSync(rec), 'no record file');
+    assert.not.ok(existsSync(join(dir, 'nopods')), 'no record directory');
+    assert.not.ok(await lease(), 'the cache lock was released');
+  } finally {
+    ctl.stop();
+    await rbac.deleteClusterRoleBinding({ name: role }).catch(() => undefined);
+    await rbac.deleteClusterRole({ name: role }).catch(() => undefined);
   }
 });
 
