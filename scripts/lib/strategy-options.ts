@@ -18,7 +18,7 @@ export const withStrategy = <T>(y: Argv<T>) =>
     .option('strategy', { alias: 's', type: 'string', demandOption: true, describe: 'Name of the source build strategy' })
     .option('kind', { type: 'string', default: 'ClusterBuildStrategy', describe: 'Kind of the source strategy: ClusterBuildStrategy or BuildStrategy' })
     .option('source-namespace', { type: 'string', describe: 'Namespace of a source BuildStrategy (default: --namespace)' })
-    .option('mode', { choices: ['copy', 'in-place'] as const, default: 'copy' as const, describe: 'copy: derive a namespaced BuildStrategy <strategy>-cached; in-place: JSON-patch the strategy itself' })
+    .option('mode', { choices: ['copy', 'in-place'] as const, default: 'copy' as const, describe: 'How the strategy was (or is to be) made cache-ready: copy, a namespaced BuildStrategy <strategy>-cached; in-place, the strategy itself patched' })
     .option('name', { type: 'string', describe: 'Name of the derived copy (default: <strategy>-cached)' });
 
 export function validateKind(value: unknown): StrategyKind {

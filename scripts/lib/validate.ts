@@ -175,7 +175,7 @@ export function validateSourceUrl(flag: string, value: unknown): string {
     const shown = `${url!.protocol}//***@${url!.host}${url!.pathname}`;
     throw usageError(
       `${flag} '${shown}' carries credentials in the URL; the Build would keep them in plain text for everyone who can read it`,
-      `put them in a Secret and pass --clone-secret <name> with the URL without them (kubectl create secret generic <name> --type=kubernetes.io/basic-auth --from-literal=username=... --from-literal=password=...), and revoke the exposed token`,
+      `put them in a Secret and pass --clone-secret <name> with the URL without them (kubectl create secret generic <name> --type=kubernetes.io/basic-auth --from-literal=username=... --from-literal=password=...); and revoke the exposed token`,
     );
   }
   return v;
