@@ -89,17 +89,23 @@ DEMO_STRATEGIES=(buildah-strategy-managed-push buildah-shipwright-managed-push b
 # kind only: none (offline, buildpacks-v3 runs the local builder images/buildpacks-builder; on
 # kind, Paketo's builder).
 DEMO_STRATEGIES_KIND=()
+# offline only: source-to-image-redhat's s2i image is on registry.redhat.io (login needed); the
+# offline copy has s2i built from the Go module proxy and a local Node.js builder image.
+DEMO_STRATEGIES_OFFLINE=(source-to-image-redhat)
 DEMO_STRATEGY="${DEMO_STRATEGY:-buildah-strategy-managed-push}"
 
 # check_strategy: DEMO_STRATEGY is one the demo can measure on CLUSTER (before any set-up).
 check_strategy() {
   local known=" ${DEMO_STRATEGIES[*]} "
-  [[ "${CLUSTER}" == offline ]] || known+="${DEMO_STRATEGIES_KIND[*]} "
+  if [[ "${CLUSTER}" == offline ]]; then known+="${DEMO_STRATEGIES_OFFLINE[*]} "; else known+="${DEMO_STRATEGIES_KIND[*]} "; fi
   if [[ "${known}" != *" ${DEMO_STRATEGY} "* ]]; then
     if [[ " ${DEMO_STRATEGIES_KIND[*]:-} " == *" ${DEMO_STRATEGY} "* ]]; then
       die "--strategy ${DEMO_STRATEGY} runs on kind only; use --cluster kind"
     fi
-    die "--strategy ${DEMO_STRATEGY}: not one of ${DEMO_STRATEGIES[*]} ${DEMO_STRATEGIES_KIND[*]}"
+    if [[ " ${DEMO_STRATEGIES_OFFLINE[*]} " == *" ${DEMO_STRATEGY} "* ]]; then
+      die "--strategy ${DEMO_STRATEGY} runs on the offline cluster only (its upstream s2i image needs a registry.redhat.io login)"
+    fi
+    die "--strategy ${DEMO_STRATEGY}: not one of ${DEMO_STRATEGIES[*]} ${DEMO_STRATEGIES_KIND[*]} ${DEMO_STRATEGIES_OFFLINE[*]}"
   fi
 }
 
@@ -108,7 +114,7 @@ workload() {
   check_strategy
   STRATEGY="${DEMO_STRATEGY}"
   # Only buildah has a storage-driver parameter; empty leaves a strategy's default alone.
-  case "${STRATEGY}" in buildah-*) STORAGE_DRIVER=overlay ;; *) STORAGE_DRIVER="" ;; esac
+  case "${STRATEGY}" in buildah-*|source-to-image-redhat) STORAGE_DRIVER=overlay ;; *) STORAGE_DRIVER="" ;; esac
   case "${STRATEGY}" in ko|buildpacks-*) app=go ;; esac
   # buildpacks' build user (1001) cannot write the cache sub-path the kubelet creates as root;
   # ko and BuildKit (1000) mount the volume root, which the local-path provisioner makes 0777.
@@ -125,6 +131,12 @@ workload() {
       # keeps only the PVC cache (upstream's default, registry, would also import the last
       # pushed image as cache, so a run without the PVC would not be cold).
       if [[ "${STRATEGY}" == buildkit ]]; then ARRAY_PARAMS=""; PARAMS+=" cache=local"; fi
+      # source-to-image-redhat: no Containerfile; s2i writes one FROM the builder image, which is
+      # a Build parameter, so it is loaded here (the strategy's own images come with install.sh).
+      if [[ "${STRATEGY}" == source-to-image-redhat ]]; then
+        "${REPO_ROOT}/e2e/cluster/load-images.sh" s2i-nodejs >&2
+        PARAMS="builder-image=$("${REPO_ROOT}/images/build.sh" --print s2i-nodejs | cut -f2)"
+      fi
       OUTPUT_INSECURE=true
       ;;
     offline:go)

@@ -250,6 +250,8 @@ export function planCachePatch(spec: StrategySpec, strategyLabel: string, opts: 
     }
     if (param.default !== opts.storageDriver) changes.push({ type: 'param-default', param: pname, before: param.default, after: opts.storageDriver });
   }
+  const caveat = profile.caveat?.(spec);
+  if (caveat) notes.push(caveat);
   return { profile, why, changes, cacheVolumes, notes };
 }
 
