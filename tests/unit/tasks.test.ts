@@ -790,6 +790,11 @@ Scripts('measure/gate: when the run step failed (e.g. forbidden, exit 4) the res
   assert.is(results.speedup, '');
   assert.is(results.metric, 'build');
   assert.equal(JSON.parse(results.summary), { passed: false });
+  // A BuildRun that ran out of --timeout (exit 7) is in the record: the gate reports it.
+  const timedOut = await gateStep('failed-volume-not-overridable', { runExitCode: '7' });
+  assert.equal(timedOut.step.args?.slice(0, 1), ['gate']);
+  assert.is(timedOut.cliCode, 1);
+  assert.is(timedOut.results.passed, 'false');
   // A record left over from before, with a run step that failed hard, is not gated either.
   const stale = await gateStep('pass-buildah', { runExitCode: '3' });
   assert.is(stale.step.code, 3);
