@@ -11,7 +11,10 @@ import { patchAsCopy, patchInPlace, refLabel } from '../lib/strategies.js';
 import { validateAccessMode, validateDuration, validateLabelName, validateName, validateSize } from '../lib/validate.js';
 import { evaluateGate } from '../lib/gate.js';
 import { renderTable, verdictLine } from '../lib/report.js';
-import { ExitCode, usageError } from '../lib/errors.js';
+import { CliError, ExitCode, conflictError, usageError } from '../lib/errors.js';
+import { readFile } from 'node:fs/promises';
+import { unwritableReason } from '../lib/fsutil.js';
+import { validateRecord } from '../lib/record-io.js';
 import { ensureCachePvc } from './cache-pvc.js';
 import { ensureBuild } from './create-build.js';
 import { runSequence } from './run.js';
@@ -109,8 +112,13 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     if (['report.md', 'report.json', 'report.svg'].some((f) => resolve(argv['out-dir'], f) === resolve(recordPath))) {
       throw usageError(`--record ${recordPath} would be overwritten by the report`, 'name the record something else than report.md/json/svg, or pass another --out-dir');
     }
+    for (const [flag, path] of [['--record', recordPath], ['--out-dir', join(argv['out-dir'], 'report.md')]] as const) {
+      const why = await unwritableReason(path);
+      if (why) throw usageError(`${flag}: cannot write ${path}: ${why}`, `pass a writable ${flag === '--record' ? 'record path' : 'directory'}`);
+    }
     const kube = connect();
     const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
+    await refuseForeignRecord(recordPath, namespace, argv.build);
     const { source, target } = resolveStrategyRefs(argv, namespace);
     const stage = (n: number, what: string) => progress(`stage ${n}/6`, what);
     await requireShipwright(kube);
@@ -138,7 +146,12 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
 
     const record = recordPath;
     stage(4, `${argv.runs} cached run(s)${argv.baseline ? ` + ${argv.baseline} uncached` : ''}, one at a time; record ${record}`);
-    const rec = await runSequence(kube, { namespace, build: argv.build, runs: argv.runs, cold: argv.cold, baseline: argv.baseline, record, resume: false, 'reset-image': argv['reset-image'], timeout: argv['run-timeout'], 'lock-timeout': '30m' });
+    const rec = await runSequence(kube, { namespace, build: argv.build, runs: argv.runs, cold: argv.cold, baseline: argv.baseline, record, resume: false, 'reset-image': argv['reset-image'], timeout: argv['run-timeout'], 'lock-timeout': '30m' }).catch((err: unknown) => {
+      // run's messages name run's flags; demo's are --run-timeout, and demo starts over instead of resuming.
+      if (!(err instanceof CliError)) throw err;
+      const demoFlags = (t: string) => t.replace(/--timeout\b/g, '--run-timeout').replace(/; then continue with --resume/, '; then run the demo again');
+      throw new CliError(demoFlags(err.message), { exitCode: err.exitCode, hint: err.hint === undefined ? undefined : demoFlags(err.hint), cause: err });
+    });
 
     stage(5, `gate: ${gateOpts.metric} time, min speedup ${gateOpts.minSpeedup}`);
     const gate = evaluateGate(rec, gateOpts);
@@ -148,3 +161,24 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     process.exitCode = gate.passed ? ExitCode.ok : ExitCode.failed;
   },
 };
+
+/**
+ * demo owns its record (it is re-measured on every demo run), but not one of another Build: a
+ * record there of another namespace/Build, or a file that is no record, is refused (exit 6).
+ */
+async function refuseForeignRecord(path: string, namespace: string, build: string): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined || text.trim() === '') return;
+  let owner: string | undefined;
+  try {
+    const r = validateRecord(JSON.parse(text), `record file ${path}`);
+    if (r.runs.length === 0 || (r.namespace === namespace && r.build === build)) return;
+    owner = `${r.runs.length} run(s) of Build ${r.namespace}/${r.build}`;
+  } catch {
+    owner = undefined;
+  }
+  throw conflictError(
+    owner ? `--record ${path} already holds ${owner}; demo (Build ${namespace}/${build}) would overwrite it` : `--record ${path} exists and is not a run record; demo would overwrite it`,
+    'pass another --record or --out-dir (demo only re-measures into a record of its own Build)',
+  );
+}

@@ -1,6 +1,7 @@
 // Consistency checks of a run record beyond its schema (record-io.ts checks the
 // types): timestamps that parse, completion not before start, no more cache hits
-// than cacheable steps, one cold run (later ones only after a cache reset).
+// than cacheable steps, no phase longer than its BuildRun, one cold run (later ones
+// only after a cache reset).
 // A record written by `run` always passes; a hand-made or edited one may not,
 // and gate and report refuse it (exit 2) rather than compute from nonsense.
 import { usageError } from './errors.js';
@@ -17,6 +18,9 @@ export function parseTimestamp(value: string): number | undefined {
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? ms : undefined;
 }
+
+/** Rounding slack between a phase (TaskRun step times) and the BuildRun's total (its own times). */
+const PHASE_SLACK_SECONDS = 2;
 
 const shown = (value: unknown): string => JSON.stringify(value).slice(0, 40);
 
@@ -38,6 +42,15 @@ export function recordInconsistencies(record: RunRecord): string[] {
     const end = timestamp(`${at}.completionTime`, run.completionTime);
     if (start !== undefined && end !== undefined && end < start) {
       problems.push(`${at}.completionTime ${run.completionTime} is before its startTime ${run.startTime}`);
+    }
+    // A phase is part of the BuildRun: never longer than its total (both have one-second
+    // resolution, from different objects, hence the small slack).
+    if (typeof run.totalSeconds === 'number') {
+      for (const [phase, secs] of Object.entries(run.phases ?? {})) {
+        if (typeof secs === 'number' && secs > run.totalSeconds + PHASE_SLACK_SECONDS) {
+          problems.push(`${at}.phases.${phase} ${secs} s is longer than the whole BuildRun (totalSeconds ${run.totalSeconds})`);
+        }
+      }
     }
     if (typeof run.cacheHits === 'number' && typeof run.cacheableSteps === 'number' && run.cacheHits > run.cacheableSteps) {
       problems.push(`${at}.cacheHits ${run.cacheHits} is more than its cacheableSteps ${run.cacheableSteps}`);

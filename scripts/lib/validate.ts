@@ -81,7 +81,8 @@ export function parseDuration(value: string): number | undefined {
 export function validateDuration(flag: string, value: unknown): number {
   const v = String(value ?? '');
   const ms = parseDuration(v);
-  if (ms === undefined || ms <= 0) throw usageError(`${flag} '${v}' is not a duration`, 'use e.g. 90s, 10m or 1h30m');
+  if (ms === undefined) throw usageError(`${flag} '${v}' is not a duration`, 'use e.g. 90s, 10m or 1h30m');
+  if (ms <= 0) throw usageError(`${flag} '${v}' is zero; it must be longer than that`, 'use e.g. 90s, 10m or 1h30m');
   return ms;
 }
 

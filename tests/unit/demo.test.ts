@@ -88,4 +88,25 @@ S('a patchable strategy: the read-only plan passes, then stage 1 starts', async 
   assert.equal(writes().filter((w) => !/persistentvolumeclaims/.test(w.url)), []);
 });
 
+S('its record: a record of another Build, a directory, or an unwritable --out-dir are refused before any API call', async () => {
+  const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'swc-demo-rec-'));
+  const rec = join(dir, 'other.json');
+  const other = readFileSync(join(REPO_ROOT, 'tests/fixtures/records/pass-buildah.json'), 'utf8');
+  writeFileSync(rec, other);
+  const foreign = await demo(['--record', rec]);
+  assert.is(foreign.code, 6, foreign.stderr);
+  assert.match(foreign.stderr, /--record .* already holds \d+ run\(s\) of Build .*; demo \(Build .*\) would overwrite it/);
+  assert.is(readFileSync(rec, 'utf8'), other, 'the record is left as it was');
+  const isDir = await demo(['--record', dir]);
+  assert.is(isDir.code, 2, isDir.stderr);
+  assert.match(isDir.stderr, /--record: cannot write .* is not a regular file/);
+  const proc = await demo(['--out-dir', '/proc/swc-nope', '--record', join(dir, 'mine.json')]);
+  assert.is(proc.code, 2, proc.stderr);
+  assert.match(proc.stderr, /--out-dir: cannot write \/proc\/swc-nope\/report\.md/);
+  assert.is(api.requests.length, 0, JSON.stringify(api.requests));
+});
+
 S.run();

@@ -115,6 +115,7 @@ S('zero warm time (a record edited by hand, or sub-second builds): no Infinity o
 S('Infinity from finite times (cold 1e308 s, warm 1e-320 s): gate and report exit 2 naming run and field; no Tekton results, no report files', async () => {
   const r = loadRecord('pass-buildah');
   r.runs[0].phases.build = 1e308;
+  r.runs[0].totalSeconds = 1e308; // consistent: the phase is not longer than its BuildRun
   for (const x of r.runs) if (x.kind === 'warm') x.phases.build = 1e-320;
   const path = join(dir, 'infinite.json');
   writeFileSync(path, JSON.stringify(r));
@@ -138,6 +139,7 @@ S('inconsistent records are refused by gate and report (exit 2), the message nam
     ['startTime', (r) => (r.runs[1].startTime = 'yesterday'), /runs\[1\] \(BuildRun sample-app-buildah-warm-p9d4m\)\.startTime must be an RFC 3339 timestamp .*"yesterday"/],
     ['before', (r) => (r.runs[2].completionTime = '2020-01-01T00:00:00Z'), /runs\[2\] \(BuildRun [^)]+\)\.completionTime 2020-01-01T00:00:00Z is before its startTime/],
     ['hits', (r) => (r.runs[3].cacheHits = 100), /runs\[3\] \(BuildRun [^)]+\)\.cacheHits 100 is more than its cacheableSteps 6/],
+    ['phase', (r) => (r.runs[0].phases.build = 500), /runs\[0\] \(BuildRun [^)]+\)\.phases\.build 500 s is longer than the whole BuildRun \(totalSeconds \d+/],
     ['two-cold', (r) => (r.runs[1].kind = 'cold'), /runs\[1\] \(BuildRun [^)]+\)\.kind is a second cold run \(the first is runs\[0\]\) without cacheReset/],
   ];
   for (const [name, edit, pattern] of cases) {

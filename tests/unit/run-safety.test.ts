@@ -73,7 +73,7 @@ S('run: a bad flag leaves an existing record byte for byte, and creates no new o
   const before = readFileSync(keep);
   const r = await swc(['run', '-n', 'ci', '--lock-timeout', '0', '--record', keep]);
   assert.is(r.code, 2, r.stderr);
-  assert.match(r.stderr, /error: --lock-timeout '0' is not a duration/);
+  assert.match(r.stderr, /error: --lock-timeout '0' is zero; it must be longer than that/);
   assert.equal(readFileSync(keep), before);
   for (const bad of [['--lock-timeout', '0'], ['--timeout', 'soon'], ['--resume', '--force']]) {
     const fresh = join(dir, `fresh-${bad[0].slice(2)}.json`);

@@ -44,7 +44,7 @@ test('durations', () => {
   assert.is(parseDuration('5x'), undefined);
   assert.is(parseDuration(''), undefined);
   usage(() => validateDuration('--timeout', 'soon'), /--timeout 'soon' is not a duration/);
-  usage(() => validateDuration('--timeout', '0s'), /not a duration/);
+  usage(() => validateDuration('--timeout', '0s'), /--timeout '0s' is zero; it must be longer than that/);
 });
 
 test('access modes', () => {
