@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../helpers/cluster.js';
+import { throwsCli, unreachableKubeconfig } from '../helpers/offline-cli.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { CliError, ExitCode } from '../../scripts/lib/errors.js';
 import { ensureDir, unwritableReason } from '../../scripts/lib/fsutil.js';
@@ -17,24 +18,8 @@ import { writeFileAtomic } from '../../scripts/lib/record-io.js';
 const S = suite('file system and process: no hang, no crash');
 const dir = mkdtempSync(join(tmpdir(), 'swc-fsutil-'));
 const FIXTURE = join(REPO_ROOT, 'tests', 'fixtures', 'records', 'pass-buildah.json');
-const kubeconfig = join(dir, 'kubeconfig');
-writeFileSync(
-  kubeconfig,
-  'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: x, context: {cluster: c, user: u, namespace: ci}}]\ncurrent-context: x\n',
-);
+const kubeconfig = unreachableKubeconfig(dir);
 const swc = (args: string[]) => cli(args, { KUBECONFIG: kubeconfig });
-
-function throwsCli(fn: () => unknown, code: number, message: RegExp): CliError {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, CliError, String(err));
-    assert.is((err as CliError).exitCode, code, (err as Error).message);
-    assert.match((err as Error).message, message);
-    return err as CliError;
-  }
-  throw new Error('expected a CliError');
-}
 
 async function rejectsCli(p: Promise<unknown>, code: number, message: RegExp): Promise<CliError> {
   try {

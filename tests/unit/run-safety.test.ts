@@ -8,8 +8,9 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../helpers/cluster.js';
+import { throwsCli, unreachableKubeconfig } from '../helpers/offline-cli.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
-import { CliError, ExitCode } from '../../scripts/lib/errors.js';
+import { ExitCode } from '../../scripts/lib/errors.js';
 import { checkOverwrite, remainingRuns } from '../../scripts/lib/run-plan.js';
 import { formatDuration } from '../../scripts/lib/log.js';
 import type { RunKind } from '../../scripts/lib/record.js';
@@ -17,25 +18,9 @@ import type { RunKind } from '../../scripts/lib/record.js';
 const S = suite('run: record file safety');
 const dir = mkdtempSync(join(tmpdir(), 'swc-run-safety-'));
 const FIXTURE = join(REPO_ROOT, 'tests', 'fixtures', 'records', 'pass-buildah.json');
-const kubeconfig = join(dir, 'kubeconfig');
-writeFileSync(
-  kubeconfig,
-  'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: x, context: {cluster: c, user: u, namespace: ci}}]\ncurrent-context: x\n',
-);
+const kubeconfig = unreachableKubeconfig(dir);
 const swc = (args: string[]) => cli(args, { KUBECONFIG: kubeconfig });
 const kinds = (...k: RunKind[]) => k.map((kind) => ({ kind }));
-
-function throwsCli(fn: () => unknown, code: number, message: RegExp): CliError {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, CliError, String(err));
-    assert.is((err as CliError).exitCode, code, (err as Error).message);
-    assert.match((err as Error).message, message);
-    return err as CliError;
-  }
-  throw new Error('expected a CliError');
-}
 
 S('remainingRuns plans by kind: a record with cold + 2 warm still needs the baseline asked for', () => {
   assert.equal(remainingRuns([], 3, 1), ['cold', 'warm', 'warm', 'baseline']);
