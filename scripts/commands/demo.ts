@@ -14,7 +14,7 @@ import { renderTable, verdictLine } from '../lib/report.js';
 import { CliError, ExitCode, conflictError, usageError } from '../lib/errors.js';
 import { readFile } from 'node:fs/promises';
 import { unwritableReason } from '../lib/fsutil.js';
-import { validateRecord } from '../lib/record-io.js';
+import { MAX_RUNS, recordFileContent } from '../lib/run-plan.js';
 import { ensureCachePvc } from './cache-pvc.js';
 import { ensureBuild } from './create-build.js';
 import { runSequence } from './run.js';
@@ -43,9 +43,6 @@ export interface DemoArgs extends GlobalArgs, NamespaceArgs, StrategyArgs, Omit<
   'out-dir': string;
   record?: string;
 }
-
-/** Most runs `demo` (and `run`) takes of each kind. */
-const MAX_RUNS = 1000;
 
 /**
  * Checks demo's flags that need no cluster, naming them as demo calls them
@@ -168,15 +165,11 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
  */
 async function refuseForeignRecord(path: string, namespace: string, build: string): Promise<void> {
   const text = await readFile(path, 'utf8').catch(() => undefined);
-  if (text === undefined || text.trim() === '') return;
-  let owner: string | undefined;
-  try {
-    const r = validateRecord(JSON.parse(text), `record file ${path}`);
-    if (r.runs.length === 0 || (r.namespace === namespace && r.build === build)) return;
-    owner = `${r.runs.length} run(s) of Build ${r.namespace}/${r.build}`;
-  } catch {
-    owner = undefined;
-  }
+  if (text === undefined) return;
+  const held = recordFileContent(text);
+  if (held.kind === 'empty') return;
+  if (held.kind === 'record' && (held.runs === 0 || (held.namespace === namespace && held.build === build))) return;
+  const owner = held.kind === 'record' ? `${held.runs} run(s) of Build ${held.namespace}/${held.build}` : undefined;
   throw conflictError(
     owner ? `--record ${path} already holds ${owner}; demo (Build ${namespace}/${build}) would overwrite it` : `--record ${path} exists and is not a run record; demo would overwrite it`,
     'pass another --record or --out-dir (demo only re-measures into a record of its own Build)',

@@ -17,7 +17,7 @@ import type { StrategyObject } from '../lib/strategy-types.js';
 import { detectProfile } from '../lib/profiles.js';
 import { readRecord, writeRecord } from '../lib/record-io.js';
 import { unwritableReason } from '../lib/fsutil.js';
-import { checkOverwrite, remainingRuns } from '../lib/run-plan.js';
+import { MAX_RUNS, checkOverwrite, remainingRuns } from '../lib/run-plan.js';
 import { readFile } from 'node:fs/promises';
 import { RECORD_SCHEMA_VERSION, type RunEntry, type RunKind, type RunRecord } from '../lib/record.js';
 import { cancelBuildRun, newRunId, runOnce, LABEL_RUN_ID } from '../lib/buildruns.js';
@@ -124,9 +124,9 @@ export async function runSequence(kube: Kube, argv: RunSequenceArgs): Promise<Ru
   // Every flag and the record file are checked before anything is written.
   const namespace = validateLabelName('--namespace', argv.namespace ?? kube.defaultNamespace);
   const buildName = validateName('--build', argv.build);
-  if (!Number.isInteger(argv.runs) || argv.runs > 1000) throw usageError(`--runs must be a whole number from 2 to 1000, not ${argv.runs}`, 'e.g. --runs 3: one cold run and two warm runs');
+  if (!Number.isInteger(argv.runs) || argv.runs > MAX_RUNS) throw usageError(`--runs must be a whole number from 2 to ${MAX_RUNS}, not ${argv.runs}`, 'e.g. --runs 3: one cold run and two warm runs');
   if (argv.runs < 2) throw usageError(`--runs ${argv.runs} is too few`, 'use at least 2: one cold run and one warm run');
-  if (!Number.isInteger(argv.baseline) || argv.baseline < 0 || argv.baseline > 1000) throw usageError(`--baseline ${argv.baseline} is not a count`, 'use a whole number from 0 to 1000');
+  if (!Number.isInteger(argv.baseline) || argv.baseline < 0 || argv.baseline > MAX_RUNS) throw usageError(`--baseline ${argv.baseline} is not a count`, `use a whole number from 0 to ${MAX_RUNS}`);
   const timeoutMs = validateDuration('--timeout', argv.timeout);
   const lockWaitMs = validateDuration('--lock-timeout', argv['lock-timeout']);
   if (!argv.record) throw usageError('--record is empty', 'pass the path of the JSON record to write, e.g. --record record.json');

@@ -53,13 +53,17 @@ const OURS = '(added by shipwright-cache)';
  */
 export function isReusableVolume(v: StrategyVolume): boolean {
   if (typeof v.description === 'string' && v.description.includes(OURS)) return true;
-  const sources = Object.keys(v).filter((k) => !['name', 'description', 'overridable'].includes(k) && (v as Record<string, unknown>)[k] !== undefined);
+  const sources = volumeSources(v);
   return sources.length === 1 && sources[0] === 'emptyDir';
 }
 
+/** The fields of a volume that name its source (emptyDir, configMap, ...). */
+const volumeSources = (v: StrategyVolume): string[] =>
+  Object.keys(v).filter((k) => !['name', 'description', 'overridable'].includes(k) && (v as Record<string, unknown>)[k] !== undefined);
+
 /** Why a volume of the strategy named like one of ours cannot be used as ours. */
 function volumeNameConflict(strategyLabel: string, v: StrategyVolume, role: string) {
-  const kind = Object.keys(v).filter((k) => !['name', 'description', 'overridable'].includes(k)).join(', ') || 'no source';
+  const kind = volumeSources(v).join(', ') || 'no source';
   return conflictError(
     `${strategyLabel} already declares a volume '${v.name}' (${kind}) that is not an emptyDir; shipwright-cache uses that name for ${role} and will not take over the strategy's own volume`,
     `rename the strategy's volume '${v.name}' (in spec.volumes and its volumeMounts), then run patch-strategy again`,

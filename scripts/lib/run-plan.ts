@@ -20,6 +20,9 @@ export function remainingRuns(done: Pick<RunEntry, 'kind'>[], runs: number, base
   return out;
 }
 
+/** Most runs `run` and `demo` take of each kind (cached, baseline). */
+export const MAX_RUNS = 1000;
+
 export const OVERWRITE_FIX = 'pass --resume to continue it, --force to start it anew (the old runs are lost), or another --record path';
 const NOT_A_RECORD_FIX = 'pass another --record path, or --force to overwrite it';
 
@@ -29,21 +32,31 @@ const NOT_A_RECORD_FIX = 'pass another --record path, or --force to overwrite it
  * at all. An empty file, or a record with no runs yet, may be overwritten.
  */
 export function checkOverwrite(path: string, text: string): void {
-  if (text.trim() === '') return;
+  const held = recordFileContent(text);
+  if (held.kind === 'not-json') throw conflictError(`${path} exists and is not a run record (not JSON); it would be overwritten`, NOT_A_RECORD_FIX);
+  if (held.kind === 'not-record') throw conflictError(`${path} exists and is not a valid run record; it would be overwritten`, NOT_A_RECORD_FIX);
+  if (held.kind === 'record' && held.runs > 0) {
+    throw conflictError(`record file ${path} already holds ${held.runs} run${held.runs === 1 ? '' : 's'} of Build ${held.namespace}/${held.build}`, OVERWRITE_FIX);
+  }
+}
+
+/** What the text of a record file holds: nothing, something that is no record, or a record's owner and run count. */
+export type RecordFileContent =
+  | { kind: 'empty' | 'not-json' | 'not-record' }
+  | { kind: 'record'; runs: number; namespace: string; build: string };
+
+export function recordFileContent(text: string): RecordFileContent {
+  if (text.trim() === '') return { kind: 'empty' };
   let obj: unknown;
   try {
     obj = JSON.parse(text);
   } catch {
-    throw conflictError(`${path} exists and is not a run record (not JSON); it would be overwritten`, NOT_A_RECORD_FIX);
+    return { kind: 'not-json' };
   }
-  let runs: number;
-  let build: string;
   try {
-    const record = validateRecord(obj, `record file ${path}`);
-    runs = record.runs.length;
-    build = `${record.namespace}/${record.build}`;
+    const record = validateRecord(obj, 'record file');
+    return { kind: 'record', runs: record.runs.length, namespace: record.namespace, build: record.build };
   } catch {
-    throw conflictError(`${path} exists and is not a valid run record; it would be overwritten`, NOT_A_RECORD_FIX);
+    return { kind: 'not-record' };
   }
-  if (runs > 0) throw conflictError(`record file ${path} already holds ${runs} run${runs === 1 ? '' : 's'} of Build ${build}`, OVERWRITE_FIX);
 }
